@@ -1,0 +1,9 @@
+//! fer: train and evaluate FER2013 facial-expression classifiers with Burn.
+//!
+//! Layout: `data` (parsing, splits), `model` (the zoo), `train` (engine, schedules,
+//! loss, augmentation, checkpoints), `run` (run directory, events, commands),
+//! `metrics` (confusion matrix). The engine never touches the terminal.
+
+pub mod data;
+pub mod metrics;
+pub mod model;

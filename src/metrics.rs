@@ -1,0 +1,1 @@
+//! Confusion matrix and per-class metrics.

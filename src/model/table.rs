@@ -1,0 +1,98 @@
+//! Parameter counting and the `fer models` table.
+
+use burn::backend::Flex;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use super::registry::{build, Model, SPECS};
+
+/// Field names of BatchNorm running statistics: burn visits them like parameters
+/// (so `Module::num_params` includes them) but they are not trained, and PyTorch's
+/// `sum(p.numel() for p in model.parameters())` leaves them out.
+const RUNNING_STATISTICS: [&str; 2] = ["running_mean", "running_var"];
+
+/// Trainable parameters, counted like PyTorch's `parameters()`: burn's
+/// `Module::num_params` minus BatchNorm running statistics. Does not force lazy
+/// parameter initialisation.
+pub fn parameter_count<B: Backend>(model: &Model<B>) -> usize {
+    trainable_parameter_count(model)
+}
+
+/// [`parameter_count`] for any module.
+pub fn trainable_parameter_count<B: Backend, M: Module<B>>(module: &M) -> usize {
+    let mut counter = TrainableCounter::default();
+    module.visit(&mut counter);
+    counter.count
+}
+
+#[derive(Default)]
+struct TrainableCounter {
+    /// Names of the modules/fields entered, innermost last.
+    path: Vec<String>,
+    count: usize,
+}
+
+impl<B: Backend> ModuleVisitor<B> for TrainableCounter {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let field = self.path.last().map(String::as_str).unwrap_or_default();
+        if !RUNNING_STATISTICS.contains(&field) {
+            self.count += param.lazy_shape().num_elements();
+        }
+    }
+}
+
+/// `1234567` -> `"1,234,567"`.
+pub fn with_thousands_separators(value: usize) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// One line per model: name, family, trainable parameter count, description.
+/// Models are built on `Flex` with lazy parameters, so this takes well under a second.
+pub fn model_table() -> String {
+    let device = Default::default();
+    let mut table = format!(
+        "{:<16}{:<16}{:>12}  {}\n",
+        "model", "family", "parameters", "description"
+    );
+    for spec in SPECS {
+        let count = build::<Flex>(spec.name, &device)
+            .map(|model| with_thousands_separators(parameter_count(&model)))
+            .unwrap_or_else(|error| error.to_string());
+        table.push_str(&format!(
+            "{:<16}{:<16}{:>12}  {}\n",
+            spec.name, spec.family, count, spec.description
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators_group_from_the_right() {
+        assert_eq!(with_thousands_separators(0), "0");
+        assert_eq!(with_thousands_separators(999), "999");
+        assert_eq!(with_thousands_separators(1000), "1,000");
+        assert_eq!(with_thousands_separators(271_991), "271,991");
+        assert_eq!(with_thousands_separators(58_149_319), "58,149,319");
+    }
+}
