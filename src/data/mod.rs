@@ -1,9 +1,27 @@
 //! FER2013 loading: Kaggle CSV (plain or gzip), the icml_face_data variant, and
 //! per-image folders. Pixels stay `u8` on the host.
 
+mod chunk;
+mod csv;
 mod emotion;
+mod error;
+mod folder;
+mod merge;
+mod pipeline;
+mod pixels;
+mod sample;
+mod source;
+mod split;
+mod summary;
+
+use std::path::Path;
 
 pub use emotion::{Emotion, EMOTIONS, NUM_CLASSES};
+pub use error::{DataError, RowProblem};
+pub use folder::load_image;
+pub use sample::bundled_sample;
+pub use split::hold_out;
+pub use summary::{constant_images, pixel_stats, summary, PixelStats};
 
 /// Side length of a FER2013 image.
 pub const IMAGE_SIDE: usize = 48;
@@ -58,4 +76,47 @@ pub struct Dataset {
     pub notes: Vec<String>,
     /// Rows skipped with `--skip-bad-rows`.
     pub skipped_rows: usize,
+}
+
+/// How to load a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOptions {
+    /// Skip (and count in `Dataset::skipped_rows`) rows or images that cannot be
+    /// read, instead of failing. File-level problems still fail.
+    pub skip_bad_rows: bool,
+    /// Share of each emotion's Training rows held out as validation when the
+    /// source has no PublicTest rows. In `[0, 1)`.
+    pub val_fraction: f64,
+    /// Seed of that hold-out.
+    pub seed: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            skip_bad_rows: false,
+            val_fraction: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// Loads FER2013 from a Kaggle-style CSV (plain or gzip, detected by content)
+/// or from a `<root>/{train,test}/<emotion>/` image folder.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Dataset, DataError> {
+    if !(0.0..1.0).contains(&options.val_fraction) {
+        return Err(DataError::InvalidValFraction {
+            file: path.to_path_buf(),
+            value: options.val_fraction,
+        });
+    }
+    let metadata = std::fs::metadata(path).map_err(|source| DataError::io(path, source))?;
+    let mut dataset = if metadata.is_dir() {
+        folder::load_folder(path, options.skip_bad_rows)?
+    } else {
+        pipeline::parse_csv(source::open_file(path)?, path, options.skip_bad_rows)?
+    };
+    dataset.source = path.display().to_string();
+    split::complete_splits(&mut dataset, options.val_fraction, options.seed);
+    Ok(dataset)
 }
