@@ -1,0 +1,139 @@
+//! The only vocabulary shared by the engine and its viewers: `Event`s flow out of
+//! the engine (and into `events.jsonl`), `Command`s flow in.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::ConfusionMatrix;
+use crate::train::schedule::ScheduleName;
+
+/// Metrics of one finished epoch; also one row of `metrics.csv`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// LR at the last step of the epoch.
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub val_macro_f1: f64,
+    /// Validation recall per class.
+    pub val_recall: Vec<f64>,
+    pub val_confusion: ConfusionMatrix,
+    /// Wall-clock seconds of the epoch, validation included.
+    pub seconds: f64,
+    /// Training images per second (validation excluded).
+    pub images_per_second: f64,
+}
+
+/// What the engine reports. Serialised one per line to `events.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        run_dir: String,
+        model: String,
+        parameters: usize,
+        device: String,
+        data_source: String,
+        train_images: usize,
+        val_images: usize,
+        test_images: usize,
+        /// Validation images per class, for the per-class pane.
+        val_class_counts: Vec<usize>,
+        epochs: usize,
+        steps_per_epoch: usize,
+        batch_size: usize,
+        /// First epoch this process runs (1 unless resumed).
+        start_epoch: usize,
+        schedule: ScheduleName,
+        notes: Vec<String>,
+    },
+    /// Emitted every few seconds while training.
+    Progress {
+        epoch: usize,
+        /// Steps done in this epoch.
+        step: usize,
+        steps_per_epoch: usize,
+        /// Mean training loss over the epoch so far.
+        loss: f64,
+        lr: f64,
+        images_per_second: f64,
+        elapsed_seconds: f64,
+    },
+    ValidationStarted {
+        epoch: usize,
+    },
+    EpochFinished(EpochMetrics),
+    NewBest {
+        epoch: usize,
+        val_accuracy: f64,
+    },
+    CheckpointSaved {
+        kind: CheckpointKind,
+        path: String,
+        bytes: u64,
+        epoch: usize,
+        step: usize,
+    },
+    /// The learning-rate plan of the current schedule, for the remaining steps.
+    SchedulePlan {
+        name: ScheduleName,
+        current_lr: f64,
+        /// (global step, lr) samples.
+        plan: Vec<(usize, f64)>,
+    },
+    Paused {
+        epoch: usize,
+        step: usize,
+    },
+    Resumed,
+    /// A command was received and took effect.
+    CommandApplied {
+        command: Command,
+    },
+    Warning {
+        message: String,
+    },
+    TestEvaluated {
+        epoch: usize,
+        accuracy: f64,
+        macro_f1: f64,
+        loss: f64,
+        confusion: ConfusionMatrix,
+    },
+    RunFinished {
+        best_epoch: usize,
+        best_val_accuracy: f64,
+        test_accuracy: Option<f64>,
+        /// True when stopped by a command before the last epoch.
+        stopped: bool,
+        seconds: f64,
+    },
+    RunFailed {
+        error: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointKind {
+    /// End of an epoch, or on request: `checkpoints/last.ckpt`.
+    Last,
+    /// Best validation accuracy so far: `checkpoints/best.ckpt`.
+    Best,
+}
+
+/// What a viewer may ask of a running engine; applied between steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    Pause,
+    Resume,
+    CheckpointNow,
+    SetSchedule { name: ScheduleName },
+    /// Checkpoint and stop after the current step.
+    Stop,
+}

@@ -1,0 +1,420 @@
+//! The training engine: one thread, generic over the backend, talking only through
+//! `Event`s (out, also appended to `events.jsonl`) and `Command`s (in, applied
+//! between steps).
+
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Int, Tensor};
+
+use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
+use super::config::TrainConfig;
+use super::evaluate::{evaluate, Evaluation};
+use super::random::{epoch_permutation, step_rng};
+use super::schedule::{Schedule, ScheduleConfig, ScheduleName};
+use super::step::{Inner, StepOutput, Trainer};
+use super::summary::RunSummary;
+use super::{model_from_bytes, TrainError};
+use crate::data::Dataset;
+use crate::run::{CheckpointKind, Command, EpochMetrics, Event, EventLog, RunDir};
+
+/// What the engine needs to start (or resume) a run.
+pub struct EngineSetup {
+    pub config: TrainConfig,
+    /// Shared, so that queued runs reuse the data without a copy.
+    pub dataset: Arc<Dataset>,
+    pub run: RunDir,
+    /// A checkpoint to continue from (`fer train --resume`).
+    pub resume: Option<CheckpointFile>,
+    /// Human-readable device name for the header.
+    pub device_name: String,
+}
+
+/// The engine's side of the channels.
+pub struct EngineIo {
+    pub events: Sender<Event>,
+    pub commands: Receiver<Command>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub summary: RunSummary,
+    pub stopped: bool,
+}
+
+pub struct Engine<B: AutodiffBackend> {
+    setup: EngineSetup,
+    io: EngineIo,
+    log: EventLog,
+    trainer: Trainer<B>,
+    state: TrainingState,
+    steps_per_epoch: usize,
+    batch_size: usize,
+    /// Device-side running sums of the current epoch, read at progress ticks only.
+    pending_loss: Option<Tensor<Inner<B>, 1>>,
+    pending_correct: Option<Tensor<Inner<B>, 1, Int>>,
+    pending_images: usize,
+    stop_requested: bool,
+}
+
+impl<B: AutodiffBackend> Engine<B> {
+    pub fn new(mut setup: EngineSetup, io: EngineIo, device: B::Device) -> Result<Self, TrainError> {
+        let config = setup.config.clone();
+        validate_config(&config, &setup.dataset)?;
+        let batch_size = config.batch_size.min(setup.dataset.train.len());
+        let steps_per_epoch = setup.dataset.train.len() / batch_size;
+        let class_counts = setup.dataset.train.class_counts();
+        let mut trainer = Trainer::new(&config, &class_counts, &device)?;
+        let state = match setup.resume.take() {
+            Some(checkpoint) => {
+                trainer = trainer.restore(checkpoint.model, checkpoint.optimizer)?;
+                let mut state = checkpoint.state;
+                state.config.epochs = config.epochs;
+                state.schedule.set_total_epochs(config.epochs);
+                state
+            }
+            None => fresh_state(&config, steps_per_epoch),
+        };
+        Ok(Self {
+            log: EventLog::open(&setup.run)?,
+            setup,
+            io,
+            trainer,
+            state,
+            steps_per_epoch,
+            batch_size,
+            pending_loss: None,
+            pending_correct: None,
+            pending_images: 0,
+            stop_requested: false,
+        })
+    }
+
+    /// Runs to the last epoch, or until a `Stop` command; always ends with an event
+    /// saying how (`RunFinished` or `RunFailed`).
+    pub fn run(&mut self) -> Result<Outcome, TrainError> {
+        let result = self.run_epochs();
+        if let Err(error) = &result {
+            self.emit(Event::RunFailed { error: error.to_string() });
+        }
+        result
+    }
+
+    /// Hands the channels back, for the next run of a queue.
+    pub fn into_io(self) -> EngineIo {
+        self.io
+    }
+
+    fn run_epochs(&mut self) -> Result<Outcome, TrainError> {
+        self.announce();
+        let started = Instant::now();
+        while self.state.completed_epochs < self.state.config.epochs {
+            let epoch = self.state.completed_epochs + 1;
+            self.train_epoch(epoch)?;
+            if self.stop_requested {
+                self.checkpoint(CheckpointKind::Last)?;
+                return self.finish(true, started);
+            }
+            self.end_epoch(epoch)?;
+        }
+        self.finish(false, started)
+    }
+
+    fn announce(&mut self) {
+        let dataset = &self.setup.dataset;
+        let event = Event::RunStarted {
+            run_id: self.setup.run.id(),
+            run_dir: self.setup.run.path().display().to_string(),
+            model: self.state.config.model.clone(),
+            parameters: crate::model::parameter_count(&self.trainer.model),
+            device: self.setup.device_name.clone(),
+            data_source: dataset.source.clone(),
+            train_images: dataset.train.len(),
+            val_images: dataset.val.len(),
+            test_images: dataset.test.len(),
+            val_class_counts: dataset.val.class_counts().to_vec(),
+            epochs: self.state.config.epochs,
+            steps_per_epoch: self.steps_per_epoch,
+            batch_size: self.batch_size,
+            start_epoch: self.state.completed_epochs + 1,
+            schedule: self.state.schedule.name(),
+            notes: dataset.notes.clone(),
+        };
+        self.emit(event);
+        self.emit_plan();
+    }
+
+    fn train_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
+        let config = &self.state.config;
+        let order = epoch_permutation(config.seed, epoch, self.setup.dataset.train.len());
+        let mut last_tick = Instant::now();
+        while self.state.step_in_epoch < self.steps_per_epoch {
+            self.apply_commands()?;
+            if self.stop_requested {
+                return Ok(());
+            }
+            let step = self.state.step_in_epoch;
+            let batch = &order[step * self.batch_size..(step + 1) * self.batch_size];
+            let step_started = Instant::now();
+            self.train_step(epoch, step, batch);
+            self.state.partial.seconds += step_started.elapsed().as_secs_f64();
+            self.state.step_in_epoch += 1;
+            if last_tick.elapsed().as_secs_f64() >= self.state.config.progress_interval_s {
+                last_tick = Instant::now();
+                self.emit_progress(epoch);
+            }
+        }
+        self.flush_pending();
+        Ok(())
+    }
+
+    fn train_step(&mut self, epoch: usize, step: usize, batch: &[usize]) {
+        let mut rng = step_rng(self.state.config.seed, epoch, step);
+        let lr = self.state.schedule.lr();
+        let output = self.trainer.step(&self.setup.dataset.train, batch, lr, &mut rng);
+        self.state.schedule.advance();
+        self.accumulate(output, batch.len());
+    }
+
+    fn accumulate(&mut self, output: StepOutput<B>, images: usize) {
+        let StepOutput { loss_sum, correct } = output;
+        self.pending_loss = Some(match self.pending_loss.take() {
+            Some(sum) => sum + loss_sum,
+            None => loss_sum,
+        });
+        self.pending_correct = Some(match self.pending_correct.take() {
+            Some(sum) => sum + correct,
+            None => correct,
+        });
+        self.pending_images += images;
+    }
+
+    /// The one host read of the training sums: at progress ticks and epoch ends.
+    fn flush_pending(&mut self) {
+        let partial = &mut self.state.partial;
+        if let Some(loss) = self.pending_loss.take() {
+            partial.loss_sum += loss.into_scalar().elem::<f64>();
+        }
+        if let Some(correct) = self.pending_correct.take() {
+            partial.correct += correct.into_scalar().elem::<f64>();
+        }
+        partial.images += self.pending_images;
+        self.pending_images = 0;
+    }
+
+    fn emit_progress(&mut self, epoch: usize) {
+        self.flush_pending();
+        let partial = &self.state.partial;
+        let event = Event::Progress {
+            epoch,
+            step: self.state.step_in_epoch,
+            steps_per_epoch: self.steps_per_epoch,
+            loss: partial.loss_sum / partial.images.max(1) as f64,
+            lr: self.state.schedule.lr(),
+            images_per_second: partial.images as f64 / partial.seconds.max(1e-9),
+            elapsed_seconds: self.state.elapsed_seconds + partial.seconds,
+        };
+        self.emit(event);
+    }
+
+    fn end_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
+        self.emit(Event::ValidationStarted { epoch });
+        let validation_started = Instant::now();
+        let evaluation = self.trainer.evaluate(&self.setup.dataset.val);
+        let partial = std::mem::take(&mut self.state.partial);
+        let confusion = evaluation.confusion;
+        let metrics = EpochMetrics {
+            epoch,
+            lr: self.state.schedule.lr(),
+            train_loss: partial.loss_sum / partial.images.max(1) as f64,
+            train_accuracy: partial.correct / partial.images.max(1) as f64,
+            val_loss: evaluation.loss,
+            val_accuracy: confusion.accuracy(),
+            val_macro_f1: confusion.macro_f1(),
+            val_recall: (0..confusion.num_classes()).map(|c| confusion.recall(c)).collect(),
+            val_confusion: confusion,
+            seconds: partial.seconds + validation_started.elapsed().as_secs_f64(),
+            images_per_second: partial.images as f64 / partial.seconds.max(1e-9),
+        };
+        self.state.elapsed_seconds += metrics.seconds;
+        self.state.completed_epochs = epoch;
+        self.state.step_in_epoch = 0;
+        self.state.schedule.end_epoch(metrics.val_accuracy);
+        let is_best = self.state.best.is_none_or(|(_, best)| metrics.val_accuracy > best);
+        if is_best {
+            self.state.best = Some((epoch, metrics.val_accuracy));
+        }
+        self.state.history.push(metrics.clone());
+        self.setup.run.write_metrics(&self.state.history)?;
+        self.emit(Event::EpochFinished(metrics.clone()));
+        if is_best {
+            self.emit(Event::NewBest { epoch, val_accuracy: metrics.val_accuracy });
+            self.checkpoint(CheckpointKind::Best)?;
+        }
+        self.checkpoint(CheckpointKind::Last)?;
+        if self.state.schedule.name() == ScheduleName::Plateau {
+            self.emit_plan();
+        }
+        Ok(())
+    }
+
+    fn apply_commands(&mut self) -> Result<(), TrainError> {
+        while let Ok(command) = self.io.commands.try_recv() {
+            self.apply(command)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, command: Command) -> Result<(), TrainError> {
+        match &command {
+            Command::Pause => return self.pause(),
+            Command::Resume => {}
+            Command::CheckpointNow => {
+                self.flush_pending();
+                self.checkpoint(CheckpointKind::Last)?;
+            }
+            Command::SetSchedule { name } => {
+                let config = ScheduleConfig { name: name.clone(), ..self.state.schedule.config().clone() };
+                self.state.schedule.replace(config);
+                self.state.config.schedule = self.state.schedule.config().clone();
+                self.emit_plan();
+            }
+            Command::Stop => self.stop_requested = true,
+        }
+        self.emit(Event::CommandApplied { command });
+        Ok(())
+    }
+
+    /// Blocks between two steps until `Resume` or `Stop`; checkpoints and schedule
+    /// changes still apply while paused.
+    fn pause(&mut self) -> Result<(), TrainError> {
+        let epoch = self.state.completed_epochs + 1;
+        self.emit(Event::Paused { epoch, step: self.state.step_in_epoch });
+        self.emit(Event::CommandApplied { command: Command::Pause });
+        while let Ok(command) = self.io.commands.recv() {
+            match command {
+                Command::Resume => break,
+                Command::Pause => continue,
+                Command::Stop => {
+                    self.apply(Command::Stop)?;
+                    break;
+                }
+                other => self.apply(other)?,
+            }
+        }
+        self.emit(Event::Resumed);
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
+        let file = CheckpointFile {
+            state: self.state.clone(),
+            model: self.trainer.model_bytes()?,
+            optimizer: self.trainer.optimizer_bytes()?,
+        };
+        let path = self.setup.run.checkpoint_path(kind);
+        let bytes = file.save(&path)?;
+        self.emit(Event::CheckpointSaved {
+            kind,
+            path: path.display().to_string(),
+            bytes,
+            epoch: self.state.completed_epochs,
+            step: self.state.step_in_epoch,
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self, stopped: bool, started: Instant) -> Result<Outcome, TrainError> {
+        let test = self.evaluate_test()?;
+        if let Some((epoch, evaluation)) = &test {
+            self.emit(Event::TestEvaluated {
+                epoch: *epoch,
+                accuracy: evaluation.accuracy(),
+                macro_f1: evaluation.confusion.macro_f1(),
+                loss: evaluation.loss,
+                confusion: evaluation.confusion.clone(),
+            });
+        }
+        let summary = RunSummary::new(&self.setup, &self.state, crate::model::parameter_count(&self.trainer.model), test.as_ref().map(|t| &t.1));
+        summary.save(&self.setup.run)?;
+        let (best_epoch, best_val_accuracy) = self.state.best.unwrap_or((0, 0.0));
+        self.emit(Event::RunFinished {
+            best_epoch,
+            best_val_accuracy,
+            test_accuracy: summary.test_accuracy,
+            stopped,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        Ok(Outcome { summary, stopped })
+    }
+
+    /// The test split, evaluated with the best-validation checkpoint.
+    fn evaluate_test(&self) -> Result<Option<(usize, Evaluation)>, TrainError> {
+        let (Some((best_epoch, _)), false) = (self.state.best, self.setup.dataset.test.is_empty()) else {
+            return Ok(None);
+        };
+        let best = CheckpointFile::load(&self.setup.run.checkpoint_path(CheckpointKind::Best))?;
+        let model = model_from_bytes(self.trainer.model.valid(), best.model, &self.trainer.augmenter().device())?;
+        let config = &self.state.config;
+        let evaluation = evaluate(&model, &self.setup.dataset.test, self.trainer.augmenter(), config.tta, config.eval_batch_size);
+        Ok(Some((best_epoch, evaluation)))
+    }
+
+    fn emit_plan(&mut self) {
+        let event = Event::SchedulePlan {
+            name: self.state.schedule.name(),
+            current_lr: self.state.schedule.lr(),
+            plan: self.state.schedule.plan(200),
+        };
+        self.emit(event);
+    }
+
+    /// Appends to `events.jsonl`, then forwards to the viewer; a viewer that went
+    /// away does not stop training.
+    fn emit(&mut self, event: Event) {
+        if let Err(error) = self.log.append(&event) {
+            let _ = self.io.events.send(Event::Warning { message: error.to_string() });
+        }
+        let _ = self.io.events.send(event);
+    }
+}
+
+fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
+    TrainingState {
+        config: config.clone(),
+        completed_epochs: 0,
+        step_in_epoch: 0,
+        partial: PartialEpoch::default(),
+        schedule: Schedule::new(config.schedule.clone(), config.lr, steps_per_epoch, config.epochs),
+        history: Vec::new(),
+        best: None,
+        elapsed_seconds: 0.0,
+    }
+}
+
+fn validate_config(config: &TrainConfig, dataset: &Dataset) -> Result<(), TrainError> {
+    let fail = |message: &str| Err(TrainError::Config(message.to_string()));
+    if dataset.train.is_empty() {
+        return fail("the training split is empty");
+    }
+    if dataset.val.is_empty() {
+        return fail("the validation split is empty");
+    }
+    if config.batch_size == 0 || config.eval_batch_size == 0 {
+        return fail("batch sizes must be at least 1");
+    }
+    if config.epochs == 0 {
+        return fail("--epochs must be at least 1");
+    }
+    if !(1..=crate::data::IMAGE_SIDE).contains(&config.augment.crop) {
+        return fail("the crop size must be between 1 and 48");
+    }
+    if !(config.lr.is_finite() && config.lr > 0.0) {
+        return fail("--lr must be a positive number");
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `summary.json`: the end state of a run, for reports and comparisons.
+
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::TrainingState;
+use super::engine::EngineSetup;
+use super::evaluate::Evaluation;
+use super::TrainError;
+use crate::metrics::ConfusionMatrix;
+use crate::run::{write_atomic, RunDir};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub model: String,
+    pub parameters: usize,
+    pub data_source: String,
+    pub epochs_completed: usize,
+    pub best_epoch: usize,
+    pub best_val_accuracy: f64,
+    pub best_val_macro_f1: f64,
+    pub best_val_confusion: Option<ConfusionMatrix>,
+    pub test_accuracy: Option<f64>,
+    pub test_macro_f1: Option<f64>,
+    pub test_confusion: Option<ConfusionMatrix>,
+    pub training_seconds: f64,
+    pub mean_images_per_second: f64,
+}
+
+impl RunSummary {
+    pub fn new(setup: &EngineSetup, state: &TrainingState, parameters: usize, test: Option<&Evaluation>) -> Self {
+        let best = state
+            .best
+            .and_then(|(epoch, _)| state.history.iter().find(|m| m.epoch == epoch));
+        let epochs = state.history.len().max(1) as f64;
+        Self {
+            run_id: setup.run.id(),
+            model: state.config.model.clone(),
+            parameters,
+            data_source: setup.dataset.source.clone(),
+            epochs_completed: state.completed_epochs,
+            best_epoch: best.map_or(0, |m| m.epoch),
+            best_val_accuracy: best.map_or(0.0, |m| m.val_accuracy),
+            best_val_macro_f1: best.map_or(0.0, |m| m.val_macro_f1),
+            best_val_confusion: best.map(|m| m.val_confusion.clone()),
+            test_accuracy: test.map(|t| t.accuracy()),
+            test_macro_f1: test.map(|t| t.confusion.macro_f1()),
+            test_confusion: test.map(|t| t.confusion.clone()),
+            training_seconds: state.elapsed_seconds,
+            mean_images_per_second: state.history.iter().map(|m| m.images_per_second).sum::<f64>() / epochs,
+        }
+    }
+
+    pub fn save(&self, run: &RunDir) -> Result<(), TrainError> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| TrainError::Checkpoint(format!("encoding summary: {e}")))?;
+        Ok(write_atomic(&run.summary_path(), &json)?)
+    }
+}
