@@ -1,0 +1,139 @@
+//! The dashboard's state plus what only the interface knows (overlays, which
+//! chart is large), and the mapping from keys to engine commands.
+
+mod keys;
+
+use crate::run::{Command, Event};
+use crate::tui::state::{DashboardState, LogLevel};
+use crate::tui::theme::Theme;
+
+pub use keys::KEY_HELP;
+
+/// What a key press asks of the outside world.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Forward to the engine's command channel.
+    Send(Command),
+    /// Run this model after the current run (appended to `state.queue`).
+    QueueModel(String),
+    /// Drop the queue entry at this index (already removed from `state.queue`).
+    RemoveQueued(usize),
+    /// Leave the dashboard.
+    Quit,
+}
+
+/// Which chart gets the large slot; the others share the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChartFocus {
+    #[default]
+    Loss,
+    Accuracy,
+    LearningRate,
+}
+
+impl ChartFocus {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Loss => Self::Accuracy,
+            Self::Accuracy => Self::LearningRate,
+            Self::LearningRate => Self::Loss,
+        }
+    }
+
+    pub fn previous(self) -> Self {
+        self.next().next()
+    }
+
+    /// The charts in display order: the large one first.
+    pub fn order(self) -> [Self; 3] {
+        [self, self.next(), self.next().next()]
+    }
+}
+
+/// A box drawn over the dashboard that takes the keys while open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help,
+    SchedulePicker {
+        selected: usize,
+    },
+    ModelPicker {
+        selected: usize,
+    },
+    ConfirmQuit,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UiState {
+    pub large_chart: ChartFocus,
+    pub overlay: Overlay,
+}
+
+pub struct App {
+    pub state: DashboardState,
+    ui: UiState,
+    theme: Theme,
+    /// `fer watch` without `--control`: look, don't steer.
+    read_only: bool,
+    /// Architectures the model picker offers.
+    model_names: Vec<String>,
+}
+
+impl App {
+    /// A dashboard that may steer the run, offering the model zoo's names.
+    pub fn new(theme: Theme) -> Self {
+        Self {
+            state: DashboardState::new(),
+            ui: UiState::default(),
+            theme,
+            read_only: false,
+            model_names: crate::model::model_names()
+                .iter()
+                .map(|name| name.to_string())
+                .collect(),
+        }
+    }
+
+    /// Read-only: steering keys only log why they did nothing.
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Replaces the list the model picker offers.
+    pub fn with_model_names(mut self, names: Vec<String>) -> Self {
+        self.model_names = names;
+        self
+    }
+
+    pub fn ui(&self) -> &UiState {
+        &self.ui
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn model_names(&self) -> &[String] {
+        &self.model_names
+    }
+
+    /// Folds an engine event in (see `DashboardState::apply_at`).
+    pub fn apply_at(&mut self, event: &Event, at: std::time::Instant) {
+        self.state.apply_at(event, at);
+    }
+
+    fn close_overlay(&mut self) {
+        self.ui.overlay = Overlay::None;
+    }
+
+    fn note(&mut self, text: &str) {
+        self.state.log(LogLevel::Warning, text);
+    }
+}

@@ -1,0 +1,247 @@
+//! Keys → actions. Steering keys become engine `Command`s; the rest only move
+//! the interface.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::{Action, App, Overlay};
+use crate::run::Command;
+use crate::tui::labels::{all_schedules, command_label};
+use crate::tui::state::{LogLevel, RunStatus};
+
+/// Every key, as the help overlay lists it.
+pub const KEY_HELP: &[(&str, &str)] = &[
+    ("p / space", "pause or resume training"),
+    ("c", "save a checkpoint now"),
+    ("s", "change the learning-rate schedule"),
+    ("n", "queue a model to train after this run"),
+    ("d", "remove the selected queued model"),
+    ("up/down, j/k", "select in the queue or a picker"),
+    ("tab / v", "cycle which chart is large"),
+    ("enter / esc", "apply / cancel a picker"),
+    ("?", "toggle this help"),
+    ("q / ctrl-c", "save a checkpoint and quit (asks first)"),
+];
+
+pub const READ_ONLY_NOTE: &str = "read-only: start with --control to steer";
+
+impl App {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        match self.ui.overlay {
+            Overlay::None if ctrl_c => self.request_quit(),
+            Overlay::None => self.main_key(key.code),
+            Overlay::Help => {
+                self.close_overlay();
+                Vec::new()
+            }
+            Overlay::SchedulePicker { selected } => self.schedule_picker_key(key.code, selected),
+            Overlay::ModelPicker { selected } => self.model_picker_key(key.code, selected),
+            Overlay::ConfirmQuit if ctrl_c => stop_and_quit(),
+            Overlay::ConfirmQuit => self.confirm_quit_key(key.code),
+        }
+    }
+
+    fn main_key(&mut self, code: KeyCode) -> Vec<Action> {
+        match code {
+            KeyCode::Char('p' | ' ') => self.toggle_pause(),
+            KeyCode::Char('c') => self.checkpoint_now(),
+            KeyCode::Char('s') => self.open_schedule_picker(),
+            KeyCode::Char('n') => self.open_model_picker(),
+            KeyCode::Char('d') | KeyCode::Delete => self.remove_selected_queued(),
+            KeyCode::Up | KeyCode::Char('k') => self.move_queue_selection(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_queue_selection(1),
+            KeyCode::Tab | KeyCode::Char('v') => {
+                self.ui.large_chart = self.ui.large_chart.next();
+                Vec::new()
+            }
+            KeyCode::BackTab => {
+                self.ui.large_chart = self.ui.large_chart.previous();
+                Vec::new()
+            }
+            KeyCode::Char('?') => {
+                self.ui.overlay = Overlay::Help;
+                Vec::new()
+            }
+            KeyCode::Char('q') => self.request_quit(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// False (with a log line saying why) when steering is not possible.
+    fn may_steer(&mut self) -> bool {
+        if self.read_only {
+            self.note(READ_ONLY_NOTE);
+            return false;
+        }
+        true
+    }
+
+    /// Like `may_steer`, and the run must still be going.
+    fn may_steer_run(&mut self) -> bool {
+        if !self.may_steer() {
+            return false;
+        }
+        if self.state.status().is_over() {
+            self.note("the run is over: nothing to steer");
+            return false;
+        }
+        true
+    }
+
+    fn send(&mut self, command: Command) -> Vec<Action> {
+        self.state.log(
+            LogLevel::Info,
+            format!("requested: {}", command_label(&command)),
+        );
+        vec![Action::Send(command)]
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Action> {
+        if !self.may_steer_run() {
+            return Vec::new();
+        }
+        match self.state.status() {
+            RunStatus::Paused => self.send(Command::Resume),
+            _ => self.send(Command::Pause),
+        }
+    }
+
+    fn checkpoint_now(&mut self) -> Vec<Action> {
+        if !self.may_steer_run() {
+            return Vec::new();
+        }
+        self.state.checkpoint_pending = true;
+        self.send(Command::CheckpointNow)
+    }
+
+    fn open_schedule_picker(&mut self) -> Vec<Action> {
+        if self.may_steer_run() {
+            let current = self.state.schedule;
+            let selected = all_schedules()
+                .iter()
+                .position(|&name| Some(name) == current)
+                .unwrap_or(0);
+            self.ui.overlay = Overlay::SchedulePicker { selected };
+        }
+        Vec::new()
+    }
+
+    fn open_model_picker(&mut self) -> Vec<Action> {
+        if self.may_steer() && !self.model_names.is_empty() {
+            self.ui.overlay = Overlay::ModelPicker { selected: 0 };
+        }
+        Vec::new()
+    }
+
+    fn remove_selected_queued(&mut self) -> Vec<Action> {
+        if !self.may_steer() || self.state.queue.is_empty() {
+            return Vec::new();
+        }
+        let index = self.state.queue_selected.min(self.state.queue.len() - 1);
+        let removed = self.state.queue.remove(index);
+        self.state.queue_selected = index.min(self.state.queue.len().saturating_sub(1));
+        self.state
+            .log(LogLevel::Info, format!("unqueued {removed}"));
+        vec![Action::RemoveQueued(index)]
+    }
+
+    fn move_queue_selection(&mut self, delta: isize) -> Vec<Action> {
+        self.state.queue_selected =
+            step_within(self.state.queue_selected, delta, self.state.queue.len());
+        Vec::new()
+    }
+
+    fn schedule_picker_key(&mut self, code: KeyCode, selected: usize) -> Vec<Action> {
+        let schedules = all_schedules();
+        match code {
+            KeyCode::Up | KeyCode::Char('k') | KeyCode::Down | KeyCode::Char('j') => {
+                let selected = step_within(selected, direction(code), schedules.len());
+                self.ui.overlay = Overlay::SchedulePicker { selected };
+                Vec::new()
+            }
+            KeyCode::Enter => {
+                self.close_overlay();
+                match schedules.get(selected) {
+                    Some(&name) => self.send(Command::SetSchedule { name }),
+                    None => Vec::new(),
+                }
+            }
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.close_overlay();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn model_picker_key(&mut self, code: KeyCode, selected: usize) -> Vec<Action> {
+        match code {
+            KeyCode::Up | KeyCode::Char('k') | KeyCode::Down | KeyCode::Char('j') => {
+                let selected = step_within(selected, direction(code), self.model_names.len());
+                self.ui.overlay = Overlay::ModelPicker { selected };
+                Vec::new()
+            }
+            KeyCode::Enter => {
+                self.close_overlay();
+                let Some(name) = self.model_names.get(selected).cloned() else {
+                    return Vec::new();
+                };
+                self.state.queue.push(name.clone());
+                self.state.log(LogLevel::Info, format!("queued {name}"));
+                vec![Action::QueueModel(name)]
+            }
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.close_overlay();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Quitting a live run asks first; a watcher or a finished run just leaves.
+    fn request_quit(&mut self) -> Vec<Action> {
+        if self.read_only || self.state.status().is_over() {
+            return vec![Action::Quit];
+        }
+        self.ui.overlay = Overlay::ConfirmQuit;
+        Vec::new()
+    }
+
+    fn confirm_quit_key(&mut self, code: KeyCode) -> Vec<Action> {
+        match code {
+            KeyCode::Char('y' | 'Y') => {
+                self.close_overlay();
+                self.state.log(LogLevel::Info, "requested: stop");
+                stop_and_quit()
+            }
+            KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
+                self.close_overlay();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn stop_and_quit() -> Vec<Action> {
+    vec![Action::Send(Command::Stop), Action::Quit]
+}
+
+fn direction(code: KeyCode) -> isize {
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        _ => 1,
+    }
+}
+
+/// `index + delta`, kept inside `0..len` (0 when empty).
+fn step_within(index: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    index.saturating_add_signed(delta).min(len - 1)
+}

@@ -1,0 +1,152 @@
+//! The headless view: plain lines, no ANSI codes, for logs, pipes and `--headless`.
+//! One line per epoch with the main numbers, a short progress line every few
+//! seconds, and one line for anything else worth knowing.
+
+use crate::run::{CheckpointKind, Event};
+
+/// Turns events into lines; keeps only what the lines need (the epoch count).
+#[derive(Debug, Default)]
+pub struct PlainView {
+    epochs: usize,
+}
+
+impl PlainView {
+    pub fn line(&mut self, event: &Event) -> Option<String> {
+        Some(match event {
+            Event::RunStarted {
+                run_dir,
+                model,
+                parameters,
+                device,
+                data_source,
+                train_images,
+                val_images,
+                test_images,
+                epochs,
+                steps_per_epoch,
+                batch_size,
+                start_epoch,
+                notes,
+                ..
+            } => {
+                self.epochs = *epochs;
+                let mut text = format!(
+                    "run {run_dir}: {model} ({} parameters) on {device}\n\
+                     data: {data_source}: {train_images} train / {val_images} val / {test_images} test images; \
+                     {epochs} epochs of {steps_per_epoch} steps, batch {batch_size}",
+                    thousands(*parameters)
+                );
+                if *start_epoch > 1 {
+                    text.push_str(&format!("; resuming at epoch {start_epoch}"));
+                }
+                for note in notes {
+                    text.push_str(&format!("\nnote: {note}"));
+                }
+                text
+            }
+            Event::Progress { epoch, step, steps_per_epoch, loss, lr, images_per_second, elapsed_seconds } => format!(
+                "  epoch {epoch}/{} step {step}/{steps_per_epoch}  loss {loss:.4}  lr {lr:.3e}  {images_per_second:.1} img/s  {}",
+                self.epochs,
+                duration(*elapsed_seconds)
+            ),
+            Event::EpochFinished(m) => format!(
+                "epoch {}/{}  train loss {:.4} acc {:.2}%  val loss {:.4} acc {:.2}% macro-F1 {:.3}  lr {:.3e}  {:.1}s  {:.1} img/s",
+                m.epoch,
+                self.epochs,
+                m.train_loss,
+                100.0 * m.train_accuracy,
+                m.val_loss,
+                100.0 * m.val_accuracy,
+                m.val_macro_f1,
+                m.lr,
+                m.seconds,
+                m.images_per_second
+            ),
+            Event::NewBest { epoch, val_accuracy } => {
+                format!("  new best: epoch {epoch}, val acc {:.2}%", 100.0 * val_accuracy)
+            }
+            Event::CheckpointSaved { kind: CheckpointKind::Last, path, bytes, .. } => {
+                format!("  checkpoint saved: {path} ({})", size(*bytes))
+            }
+            Event::CheckpointSaved { .. } | Event::ValidationStarted { .. } | Event::Resumed => return None,
+            Event::SchedulePlan { name, current_lr, .. } => format!("  schedule: {name:?}, lr now {current_lr:.3e}"),
+            Event::Paused { epoch, step } => format!("paused at epoch {epoch} step {step}"),
+            Event::CommandApplied { command } => format!("  command applied: {command:?}"),
+            Event::Warning { message } => format!("warning: {message}"),
+            Event::TestEvaluated { epoch, accuracy, macro_f1, .. } => format!(
+                "test (best epoch {epoch}): acc {:.2}% macro-F1 {macro_f1:.3}",
+                100.0 * accuracy
+            ),
+            Event::RunFinished { best_epoch, best_val_accuracy, stopped, seconds, .. } => format!(
+                "{} after {}: best val acc {:.2}% at epoch {best_epoch}",
+                if *stopped { "stopped" } else { "finished" },
+                duration(*seconds),
+                100.0 * best_val_accuracy
+            ),
+            Event::RunFailed { error } => format!("run failed: {error}"),
+        })
+    }
+}
+
+/// `11171271` → `11,171,271`.
+pub fn thousands(value: usize) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `3725.0` → `1h02m05s`.
+pub fn duration(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    match h {
+        0 => format!("{m}m{s:02}s"),
+        _ => format!("{h}h{m:02}m{s:02}s"),
+    }
+}
+
+/// Bytes in KiB/MiB.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+        b => format!("{:.1} KiB", b as f64 / 1024.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_for_people() {
+        assert_eq!(thousands(11_171_271), "11,171,271");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(duration(3725.0), "1h02m05s");
+        assert_eq!(duration(65.4), "1m05s");
+        assert_eq!(size(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn plain_lines_have_no_escape_codes() {
+        let mut view = PlainView::default();
+        let line = view
+            .line(&Event::Progress {
+                epoch: 1,
+                step: 5,
+                steps_per_epoch: 10,
+                loss: 1.5,
+                lr: 0.1,
+                images_per_second: 100.0,
+                elapsed_seconds: 12.0,
+            })
+            .unwrap_or_default();
+        assert!(line.contains("step 5/10"));
+        assert!(!line.contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,150 @@
+//! The impure edge: raw mode and the alternate screen, a panic hook that puts
+//! the terminal back first, and the loop that feeds events and keys to `App`.
+
+use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self as terminal_event, Event as TerminalEvent};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use crate::run::Event;
+use crate::tui::app::{Action, App};
+use crate::tui::view;
+
+/// How long to wait for a key before looking at the event channel again.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+/// At most ten frames a second.
+const MIN_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// While the clock runs, redraw this often even without events (elapsed, ETA).
+const CLOCK_REDRAW: Duration = Duration::from_secs(1);
+
+/// True while the dashboard owns the terminal, so the panic hook knows to restore it.
+static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+static PANIC_HOOK: Once = Once::new();
+
+/// Owns the terminal while alive; `Drop` restores it on every exit path.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<Self> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        TERMINAL_TAKEN.store(true, Ordering::SeqCst);
+        // From here on, an error drops nothing that restores: do it by hand.
+        let entered = execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)
+            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
+        match entered {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(error) => {
+                restore_terminal();
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Leaves raw mode and the alternate screen; does nothing if not taken.
+fn restore_terminal() {
+    if TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+    }
+}
+
+/// Restores the terminal before the default hook prints the panic, so the
+/// message lands on a normal screen.
+fn install_panic_hook() {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+/// Runs the dashboard until the user quits: folds engine events from `events`,
+/// turns keys into actions passed to `on_action` (`Action::Quit` included, as
+/// the last one), redraws when something changed. A finished or failed run
+/// stays on screen until `q`. Nothing is printed while the dashboard is up.
+pub fn run_dashboard(
+    mut app: App,
+    events: &Receiver<Event>,
+    mut on_action: impl FnMut(Action),
+) -> io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let mut stream_open = true;
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if stream_open {
+            let (received, still_open) = drain_events(&mut app, events);
+            dirty |= received;
+            stream_open = still_open;
+        }
+        let now = Instant::now();
+        app.state.tick(now);
+        let since_draw = last_draw.map(|at| now.duration_since(at));
+        let clock_due =
+            app.state.clock.is_running() && since_draw.is_none_or(|d| d >= CLOCK_REDRAW);
+        if (dirty || clock_due) && since_draw.is_none_or(|d| d >= MIN_FRAME_INTERVAL) {
+            guard.terminal.draw(|frame| view::draw(frame, &app))?;
+            last_draw = Some(now);
+            dirty = false;
+        }
+        if !terminal_event::poll(INPUT_POLL)? {
+            continue;
+        }
+        match terminal_event::read()? {
+            TerminalEvent::Key(key) => {
+                dirty = true;
+                for action in app.handle_key(key) {
+                    let quit = action == Action::Quit;
+                    on_action(action);
+                    if quit {
+                        return Ok(());
+                    }
+                }
+            }
+            TerminalEvent::Resize(..) => {
+                guard.terminal.autoresize()?;
+                dirty = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Folds every waiting event; returns (anything received, channel still open).
+fn drain_events(app: &mut App, events: &Receiver<Event>) -> (bool, bool) {
+    let mut received = false;
+    loop {
+        match events.try_recv() {
+            Ok(event) => {
+                app.apply_at(&event, Instant::now());
+                received = true;
+            }
+            Err(TryRecvError::Empty) => return (received, true),
+            Err(TryRecvError::Disconnected) => {
+                app.state.stream_closed();
+                return (true, false);
+            }
+        }
+    }
+}

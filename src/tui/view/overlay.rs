@@ -1,0 +1,121 @@
+//! Boxes drawn over the dashboard: help, the schedule and model pickers, and
+//! the quit confirmation.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Widget};
+
+use super::centered;
+use crate::tui::app::{App, Overlay, KEY_HELP};
+use crate::tui::labels::{all_schedules, schedule_label};
+use crate::tui::theme::Theme;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    match app.ui().overlay {
+        Overlay::None => {}
+        Overlay::Help => render_help(app, area, buf, theme),
+        Overlay::SchedulePicker { selected } => {
+            let current = app.state.schedule;
+            let items: Vec<String> = all_schedules()
+                .iter()
+                .map(|&name| {
+                    let marker = if Some(name) == current {
+                        "  (current)"
+                    } else {
+                        ""
+                    };
+                    format!("{}{marker}", schedule_label(name))
+                })
+                .collect();
+            render_picker(
+                "Schedule (enter apply, esc cancel)",
+                &items,
+                selected,
+                area,
+                buf,
+                theme,
+            );
+        }
+        Overlay::ModelPicker { selected } => {
+            render_picker(
+                "Queue a model (enter add, esc cancel)",
+                app.model_names(),
+                selected,
+                area,
+                buf,
+                theme,
+            );
+        }
+        Overlay::ConfirmQuit => {
+            let lines = vec![
+                Line::raw("Save a checkpoint and quit? y/n"),
+                Line::styled("(training stops after the current step)", theme.dim()),
+            ];
+            render_box("Quit", lines, 46, area, buf, theme);
+        }
+    }
+}
+
+fn render_help(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut lines: Vec<Line> = KEY_HELP
+        .iter()
+        .map(|(keys, what)| Line::raw(format!("{keys:<14} {what}")))
+        .collect();
+    if app.is_read_only() {
+        lines.push(Line::styled(
+            "read-only: start with --control to steer",
+            theme.dim(),
+        ));
+    }
+    lines.push(Line::styled("any key closes this help", theme.dim()));
+    render_box("Keys", lines, 60, area, buf, theme);
+}
+
+/// A list with one highlighted entry, scrolled so that it stays visible.
+fn render_picker(
+    title: &str,
+    items: &[String],
+    selected: usize,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let visible = (area.height.saturating_sub(4) as usize).clamp(1, 14);
+    let first = selected.saturating_sub(visible - 1);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(index, item)| {
+            if index == selected {
+                Line::styled(format!("> {item}"), theme.selected())
+            } else {
+                Line::raw(format!("  {item}"))
+            }
+        })
+        .collect();
+    render_box(title, lines, 44, area, buf, theme);
+}
+
+/// Clears a centred box sized to `lines` and draws them in a bordered block.
+fn render_box(
+    title: &str,
+    lines: Vec<Line<'_>>,
+    width: u16,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let height = lines.len() as u16 + 2;
+    let widest = lines.iter().map(|line| line.width()).max().unwrap_or(0) as u16 + 2;
+    let width = width.max(widest).max(title.len() as u16 + 4);
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    let block = theme.block(title.to_string());
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    Paragraph::new(lines).render(inner, buf);
+}
