@@ -1,0 +1,183 @@
+//! The command line. `fer --help` and `fer <command> --help` are the manual.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use fer::train::schedule::ScheduleName;
+use fer::train::Tta;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fer",
+    version,
+    about = "Train and evaluate FER2013 facial-expression classifiers (Burn), with live progress",
+    long_about = "Train and evaluate FER2013 facial-expression classifiers (7 emotions, 48x48 grey faces).\n\n\
+Quick start:\n  fer train                         train a small model on the bundled sample (a few hundred faces)\n  \
+fer train --data fer2013.csv      train ResNet-18 on the full data set (Kaggle CSV, .csv.gz or image folders)\n  \
+fer eval --run runs/<id>          evaluate the best checkpoint of a run\n  \
+fer models                        list the architectures\n\n\
+Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json.\n\
+Exit codes: 0 success, 2 bad input or usage, 1 anything else."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model (or resume a run) and evaluate it each epoch.
+    Train(TrainArgs),
+    /// Evaluate a run's checkpoint on the validation or test split.
+    Eval(EvalArgs),
+    /// Predict the emotion of images (PNG/JPEG, any size) or of the rows of a CSV.
+    Predict(PredictArgs),
+    /// Summarise a data set: rows per split and emotion, pixel statistics.
+    Data(DataArgs),
+    /// List the model architectures with their parameter counts.
+    Models,
+    /// Measure training throughput (images/s) on synthetic batches; prints JSON.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// FER2013 data: fer2013.csv, fer2013.csv.gz, icml_face_data.csv, or a folder with train/ and test/.
+    /// Without it, fer trains on a small sample bundled in the binary.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Architecture (see `fer models`). Default: resnet18, or resnet8 on the bundled sample.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Number of epochs (with --resume: extend the run to this many).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleName>,
+    /// Linear warm-up length in epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    pub warmup: Option<f64>,
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerName>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Label smoothing epsilon (0 disables).
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    /// Mixup alpha (0 disables).
+    #[arg(long)]
+    pub mixup: Option<f64>,
+    /// Weight the loss by inverse class frequency.
+    #[arg(long)]
+    pub class_balanced: bool,
+    /// Turn off training augmentation (centre crops only).
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Side of the training and evaluation crops (pixels, at most 48).
+    #[arg(long)]
+    pub crop: Option<usize>,
+    /// Test-time augmentation for validation and test.
+    #[arg(long, value_enum)]
+    pub tta: Option<Tta>,
+    /// auto (CUDA if compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where run directories are created.
+    #[arg(long, default_value = "runs", value_name = "DIR")]
+    pub runs_dir: PathBuf,
+    /// Plain progress lines instead of the dashboard (automatic without a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Dashboard without colours or Unicode (also when NO_COLOR is set).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Start from a config.ron (flags given here override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, value_name = "RUN", conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+    /// Skip malformed data rows (and count them) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// SGD, momentum 0.9, Nesterov (PyTorch semantics).
+    Sgd,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitName {
+    Val,
+    Test,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The run directory (runs/<id>).
+    #[arg(long, value_name = "RUN")]
+    pub run: PathBuf,
+    /// Data to evaluate on (default: the run's own data).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "val")]
+    pub split: SplitName,
+    /// Test-time augmentation (default: the run's).
+    #[arg(long, value_enum)]
+    pub tta: Option<Tta>,
+    /// Evaluate checkpoints/last.ckpt instead of best.ckpt.
+    #[arg(long)]
+    pub last: bool,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The run directory (runs/<id>) whose best checkpoint predicts.
+    #[arg(long, value_name = "RUN")]
+    pub run: PathBuf,
+    /// Image files (converted to grey, resized to 48x48) or FER2013 CSV files.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub inputs: Vec<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    /// The data set (same formats as `fer train --data`). Without it: the bundled sample.
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value = "resnet20")]
+    pub model: String,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Crop side (the PyTorch reference's --size).
+    #[arg(long, default_value_t = 40)]
+    pub size: usize,
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}

@@ -1,0 +1,43 @@
+//! The binary's commands. Errors become `anyhow` here, at the edge; the exit code
+//! says whose fault it was (2: the input or usage, 1: anything else).
+
+pub mod args;
+pub mod bench;
+pub mod eval;
+pub mod info;
+pub mod predict;
+pub mod session;
+pub mod train;
+
+use std::path::Path;
+
+use fer::data::{self, Dataset, LoadOptions};
+
+/// A problem with what the user gave us, reported in one line with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Loads `path`, or the bundled sample when there is none.
+pub fn load_dataset(path: Option<&Path>, skip_bad_rows: bool, seed: u64) -> Result<Dataset, data::DataError> {
+    match path {
+        Some(path) => data::load(path, &LoadOptions { skip_bad_rows, seed, ..LoadOptions::default() }),
+        None => data::bundled_sample(),
+    }
+}
+
+/// 2 for errors the user can fix, 1 for the rest.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    let user = error.chain().any(|cause| {
+        cause.is::<UserError>()
+            || cause.is::<fer::device::DeviceError>()
+            || cause.downcast_ref::<data::DataError>().is_some_and(|e| e.is_user_error())
+            || cause.downcast_ref::<fer::run::RunError>().is_some_and(|e| e.is_user_error())
+            || cause.downcast_ref::<fer::train::TrainError>().is_some_and(|e| e.is_user_error())
+    });
+    if user {
+        2
+    } else {
+        1
+    }
+}

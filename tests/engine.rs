@@ -1,0 +1,164 @@
+//! The engine on real faces from the bundled sample: run directory contents,
+//! checkpoints, resume equivalence and commands.
+
+mod common;
+
+use common::{fast_config, new_run, tiny_dataset, train};
+use fer::run::{CheckpointKind, Command, Event, RunDir};
+use fer::train::checkpoint::CheckpointFile;
+use fer::train::schedule::ScheduleName;
+use fer::train::TrainConfig;
+
+fn last_checkpoint(run: &RunDir) -> CheckpointFile {
+    CheckpointFile::load(&run.checkpoint_path(CheckpointKind::Last)).expect("last checkpoint")
+}
+
+#[test]
+fn a_run_writes_every_file_of_the_run_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let config = fast_config(2);
+    let run = new_run(root.path(), &config);
+    let (result, events) = train(&run, config.clone(), tiny_dataset(96, 64), None, &[]);
+    let outcome = result.expect("training succeeds");
+    assert!(!outcome.stopped);
+    assert_eq!(outcome.summary.epochs_completed, 2);
+
+    let text = std::fs::read_to_string(run.config_path()).unwrap();
+    let reread: TrainConfig = ron::from_str(&text).unwrap();
+    assert_eq!(reread, config);
+
+    let logged = run.read_events().unwrap();
+    assert_eq!(logged, events, "events.jsonl holds exactly the events sent to the viewer");
+    assert!(matches!(logged.first(), Some(Event::RunStarted { .. })));
+    assert!(matches!(logged.last(), Some(Event::RunFinished { stopped: false, .. })));
+    assert_eq!(logged.iter().filter(|e| matches!(e, Event::EpochFinished(_))).count(), 2);
+
+    let metrics = std::fs::read_to_string(run.metrics_path()).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(lines.len(), 3, "header and one row per epoch");
+    assert!(lines[0].starts_with("epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy"));
+    assert!(lines[0].contains("val_recall_disgust"));
+    assert!(lines[2].starts_with("2,"));
+
+    assert!(run.checkpoint_path(CheckpointKind::Last).is_file());
+    assert!(run.checkpoint_path(CheckpointKind::Best).is_file());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.summary_path()).unwrap()).unwrap();
+    assert_eq!(summary["epochs_completed"], 2);
+    assert!(summary["test_accuracy"].is_number(), "the test split is evaluated at the end");
+}
+
+#[test]
+fn checkpoints_round_trip_and_reject_damage() {
+    let root = tempfile::tempdir().unwrap();
+    let config = fast_config(1);
+    let run = new_run(root.path(), &config);
+    let (result, _) = train(&run, config, tiny_dataset(64, 32), None, &[]);
+    result.unwrap();
+
+    let path = run.checkpoint_path(CheckpointKind::Last);
+    let checkpoint = last_checkpoint(&run);
+    assert_eq!(checkpoint.state.completed_epochs, 1);
+    assert_eq!(checkpoint.state.history.len(), 1);
+    let bytes = checkpoint.encode().unwrap();
+    assert_eq!(bytes, std::fs::read(&path).unwrap(), "decode then encode gives the same file");
+
+    let truncated = &bytes[..bytes.len() / 2];
+    let error = CheckpointFile::decode(truncated, &path).err().expect("a truncated file fails");
+    assert!(error.to_string().contains("truncated"), "{error}");
+    let error = CheckpointFile::decode(b"not a checkpoint", &path).err().unwrap();
+    assert!(error.to_string().contains("not a fer checkpoint"), "{error}");
+}
+
+#[test]
+fn resuming_gives_the_same_result_as_an_uninterrupted_run() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(96, 64);
+    let config = fast_config(2);
+    let straight = new_run(root.path(), &config);
+    let (mut mid_epoch, mut epoch_end) = (None, None);
+    let (result, _) = common::train_watching(&straight, config.clone(), data.clone(), None, &[], |event, commands| {
+        match event {
+            // Asked after step 1; it lands at whichever step boundary comes next.
+            Event::Progress { epoch: 1, step: 1, .. } => commands.send(Command::CheckpointNow).unwrap(),
+            Event::CheckpointSaved { kind: CheckpointKind::Last, epoch, step, .. } => {
+                let copy = Some(last_checkpoint(&straight));
+                if *epoch == 0 && *step > 0 {
+                    mid_epoch = copy;
+                } else if *epoch == 1 {
+                    epoch_end = copy;
+                }
+            }
+            _ => {}
+        }
+    });
+    result.unwrap();
+    let (mid_epoch, epoch_end) = (mid_epoch.expect("a mid-epoch checkpoint"), epoch_end.expect("epoch 1 checkpoint"));
+    assert!(mid_epoch.state.step_in_epoch > 0);
+    let finished = last_checkpoint(&straight);
+    let probe = common::head(&data.val, 32);
+    let expected = common::probabilities(&finished, &probe);
+
+    for snapshot in [mid_epoch, epoch_end] {
+        let resumed = new_run(root.path(), &config);
+        let start = snapshot.state.completed_epochs + 1;
+        let (result, events) = train(&resumed, config.clone(), data.clone(), Some(snapshot), &[]);
+        result.unwrap();
+        assert!(events.iter().any(|e| matches!(e, Event::RunStarted { start_epoch, .. } if *start_epoch == start)));
+        let after = last_checkpoint(&resumed);
+        assert_eq!(common::probabilities(&after, &probe), expected, "same weights as the uninterrupted run");
+        let (a, b) = (&finished.state.history[1], &after.state.history[1]);
+        assert_eq!(a.val_confusion, b.val_confusion);
+        assert_eq!(a.val_loss, b.val_loss);
+        assert_eq!(a.lr, b.lr);
+        assert!((a.train_loss - b.train_loss).abs() < 1e-5, "{} vs {}", a.train_loss, b.train_loss);
+    }
+}
+
+#[test]
+fn stop_checkpoints_and_the_run_resumes_from_there() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(64, 32);
+    let run = new_run(root.path(), &fast_config(1));
+    let (result, events) = train(&run, fast_config(1), data.clone(), None, &[Command::Stop]);
+    assert!(result.unwrap().stopped);
+    let saved = events.iter().position(|e| matches!(e, Event::CheckpointSaved { kind: CheckpointKind::Last, .. }));
+    let acknowledged = events
+        .iter()
+        .position(|e| matches!(e, Event::CommandApplied { command: Command::Stop }));
+    assert!(saved.is_some() && acknowledged.is_some());
+    assert!(matches!(events.last(), Some(Event::RunFinished { stopped: true, .. })));
+
+    let (result, _) = train(&run, fast_config(1), data, Some(last_checkpoint(&run)), &[]);
+    let outcome = result.unwrap();
+    assert!(!outcome.stopped);
+    assert_eq!(outcome.summary.epochs_completed, 1);
+}
+
+#[test]
+fn commands_apply_between_steps_and_are_acknowledged() {
+    let root = tempfile::tempdir().unwrap();
+    let run = new_run(root.path(), &fast_config(1));
+    let commands = [
+        Command::Pause,
+        Command::CheckpointNow,
+        Command::SetSchedule { name: ScheduleName::Cosine },
+        Command::Resume,
+    ];
+    let (result, events) = train(&run, fast_config(1), tiny_dataset(64, 32), None, &commands);
+    result.unwrap();
+
+    let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted);
+    let paused = position(&|e| matches!(e, Event::Paused { .. })).expect("paused");
+    let saved = position(&|e| matches!(e, Event::CheckpointSaved { step: 0, .. })).expect("checkpoint at step 0");
+    let checkpoint_ack =
+        position(&|e| matches!(e, Event::CommandApplied { command: Command::CheckpointNow })).unwrap();
+    let plan = position(&|e| matches!(e, Event::SchedulePlan { name: ScheduleName::Cosine, .. }))
+        .expect("a new plan for the cosine schedule");
+    let resumed = position(&|e| matches!(e, Event::Resumed)).expect("resumed");
+    assert!(paused < saved && saved < checkpoint_ack && checkpoint_ack < plan && plan < resumed);
+
+    let checkpoint = last_checkpoint(&run);
+    assert_eq!(checkpoint.state.schedule.name(), ScheduleName::Cosine);
+    assert_eq!(checkpoint.state.config.schedule.name, ScheduleName::Cosine);
+}
