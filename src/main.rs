@@ -9,12 +9,14 @@ use cli::args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => cli::train::run(args),
+        Command::Train(args) => cli::train::run(*args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Predict(args) => cli::predict::run(args),
         Command::Data(args) => cli::info::data(args),
         Command::Models => cli::info::models(),
         Command::Bench(args) => cli::bench::run(args),
+        Command::Watch(args) => cli::watch::run(args),
+        Command::Ctl(args) => cli::ctl::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

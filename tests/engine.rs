@@ -162,3 +162,64 @@ fn commands_apply_between_steps_and_are_acknowledged() {
     assert_eq!(checkpoint.state.schedule.name(), ScheduleName::Cosine);
     assert_eq!(checkpoint.state.config.schedule.name, ScheduleName::Cosine);
 }
+
+#[test]
+fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tiny_dataset(64, 32);
+    let run = new_run(root.path(), &fast_config(1));
+    let commands = [
+        Command::QueueModel { model: "resnet8".into() },
+        Command::QueueModel { model: "resnet9000".into() },
+        Command::QueueModel { model: "VGG13".into() },
+        Command::RemoveQueued { index: 0 },
+        Command::RemoveQueued { index: 5 },
+    ];
+    let (result, events) = train(&run, fast_config(1), data.clone(), None, &commands);
+    let outcome = result.unwrap();
+    assert_eq!(outcome.queue, vec!["vgg13".to_string()], "names are checked and spelled as the registry does");
+
+    let queues: Vec<Vec<String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::QueueChanged { queue } => Some(queue.clone()),
+            _ => None,
+        })
+        .collect();
+    let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(queues, vec![strings(&[]), strings(&["resnet8"]), strings(&["resnet8", "vgg13"]), strings(&["vgg13"])]);
+    let rejected: Vec<&Command> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CommandRejected { command, .. } => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected, vec![&commands[1], &commands[4]], "an unknown model and a missing entry are refused");
+    let applied = events.iter().filter(|e| matches!(e, Event::CommandApplied { .. })).count();
+    assert_eq!(applied, 3);
+    assert_eq!(run.read_events().unwrap(), events, "events.jsonl has the queue too");
+
+    let checkpoint = last_checkpoint(&run);
+    assert_eq!(checkpoint.state.queue, vec!["vgg13".to_string()]);
+    let (result, events) = train(&run, fast_config(2), data, Some(checkpoint), &[]);
+    assert_eq!(result.unwrap().queue, vec!["vgg13".to_string()], "a resumed run keeps its queue");
+    assert!(events.iter().any(|e| matches!(e, Event::QueueChanged { queue } if queue == &["vgg13".to_string()])));
+}
+
+#[test]
+fn every_pause_and_resume_is_answered() {
+    let root = tempfile::tempdir().unwrap();
+    let run = new_run(root.path(), &fast_config(1));
+    let commands = [Command::Pause, Command::Pause, Command::Resume, Command::Resume];
+    let (result, events) = train(&run, fast_config(1), tiny_dataset(64, 32), None, &commands);
+    result.unwrap();
+    let answers: Vec<&Command> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CommandApplied { command } => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, commands.iter().collect::<Vec<_>>(), "a pause while paused and a stray resume are acknowledged");
+}

@@ -91,24 +91,35 @@ fn schedule_picker_navigates_applies_and_cancels() {
 }
 
 #[test]
-fn model_picker_queues_and_d_removes_the_selected_entry() {
+fn model_picker_and_d_ask_the_engine_which_owns_the_queue() {
     let mut app = fixture_app(Theme::ascii());
     app.handle_key(char_key('n'));
     app.handle_key(key(KeyCode::Down));
     assert_eq!(
         app.handle_key(key(KeyCode::Enter)),
-        vec![Action::QueueModel("resnet34".into())]
+        vec![Action::Send(Command::QueueModel {
+            model: "resnet34".into()
+        })]
     );
     assert_eq!(
         app.state.queue,
-        vec!["densenet-small".to_string(), "resnet34".to_string()]
+        vec!["densenet-small".to_string()],
+        "the pane waits for the engine's QueueChanged"
     );
+    app.state.apply(&Event::QueueChanged {
+        queue: vec!["densenet-small".into(), "resnet34".into()],
+    });
     app.handle_key(key(KeyCode::Down));
     assert_eq!(app.state.queue_selected, 1);
-    assert_eq!(app.handle_key(char_key('d')), vec![Action::RemoveQueued(1)]);
-    assert_eq!(app.state.queue, vec!["densenet-small".to_string()]);
-    assert_eq!(app.state.queue_selected, 0);
-    app.handle_key(char_key('d'));
+    assert_eq!(
+        app.handle_key(char_key('d')),
+        vec![Action::Send(Command::RemoveQueued { index: 1 })]
+    );
+    app.state.apply(&Event::QueueChanged {
+        queue: vec!["densenet-small".into()],
+    });
+    assert_eq!(app.state.queue_selected, 0, "the highlight stays in range");
+    app.state.apply(&Event::QueueChanged { queue: Vec::new() });
     assert!(
         app.handle_key(char_key('d')).is_empty(),
         "nothing left to remove"

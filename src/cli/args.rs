@@ -16,7 +16,9 @@ use fer::train::Tta;
 Quick start:\n  fer train                         train a small model on the bundled sample (a few hundred faces)\n  \
 fer train --data fer2013.csv      train ResNet-18 on the full data set (Kaggle CSV, .csv.gz or image folders)\n  \
 fer eval --run runs/<id>          evaluate the best checkpoint of a run\n  \
-fer models                        list the architectures\n\n\
+fer models                        list the architectures\n  \
+fer watch runs/<id>               the dashboard of a run, from another terminal\n  \
+fer ctl runs/<id> pause           steer a running run (also: resume, checkpoint, schedule, queue, stop)\n\n\
 Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json.\n\
 Exit codes: 0 success, 2 bad input or usage, 1 anything else."
 )]
@@ -28,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a model (or resume a run) and evaluate it each epoch.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a run's checkpoint on the validation or test split.
     Eval(EvalArgs),
     /// Predict the emotion of images (PNG/JPEG, any size) or of the rows of a CSV.
@@ -39,6 +41,10 @@ pub enum Command {
     Models,
     /// Measure training throughput (images/s) on synthetic batches; prints JSON.
     Bench(BenchArgs),
+    /// Open the dashboard of a run from another terminal (plain lines without one).
+    Watch(WatchArgs),
+    /// Steer a running run: pause, resume, checkpoint, schedule, queue, unqueue, stop.
+    Ctl(CtlArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -180,4 +186,71 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value = "auto")]
     pub device: String,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+On a terminal this is the same dashboard as `fer train`, fed by following RUN/events.jsonl \
+(every 200 ms): a finished run shows its final state until you press q, a live one updates. \
+Without --control the dashboard only looks; with it, its keys steer the run through the \
+control channel, as `fer ctl` does, and q leaves without stopping the run.\n\n\
+Without a terminal (a pipe, a log file) it prints the plain progress lines of the events so \
+far and exits; with --follow it keeps printing until the run ends.")]
+pub struct WatchArgs {
+    /// The run directory (runs/<id>).
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
+    /// Let the dashboard's keys steer the run (pause, checkpoint, schedule, queue).
+    #[arg(long)]
+    pub control: bool,
+    /// Dashboard without colours or Unicode (also when NO_COLOR is set).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Without a terminal: keep printing lines until the run ends (default: print what is there and exit).
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Works for any live `fer train` (dashboard or --headless). The command is dropped as a file into \
+RUN/control/; the training process (its PID is in RUN/engine.pid) applies it between two steps \
+and acknowledges it in RUN/events.jsonl, which is what fer ctl waits for.\n\
+Exit codes: 0 applied; 2 no live run in RUN, the run refused the command, or no answer within \
+--timeout; 1 anything else.\n\n\
+Signals do two of these too: kill -USR1 <pid> saves a checkpoint, kill -TERM <pid> (or Ctrl-C) \
+saves one and stops.")]
+pub struct CtlArgs {
+    /// The run directory (runs/<id>) of a running `fer train`.
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
+    #[command(subcommand)]
+    pub action: CtlAction,
+    /// Seconds to wait for the run to acknowledge the command.
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS", global = true)]
+    pub timeout: f64,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum CtlAction {
+    /// Pause between two steps (checkpoint, schedule and queue still work while paused).
+    Pause,
+    /// Resume a paused run.
+    Resume,
+    /// Save RUN/checkpoints/last.ckpt now.
+    Checkpoint,
+    /// Switch the learning-rate schedule for the remaining steps.
+    Schedule {
+        #[arg(value_enum)]
+        name: ScheduleName,
+    },
+    /// Train MODEL (see `fer models`) after this run: same settings, a new run directory.
+    Queue { model: String },
+    /// Remove the N-th queued model (1-based, as the dashboard's queue pane numbers them).
+    Unqueue {
+        #[arg(value_name = "N")]
+        position: usize,
+    },
+    /// Save a checkpoint and stop (a stopped run does not start its queue).
+    Stop,
 }

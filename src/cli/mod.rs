@@ -3,11 +3,15 @@
 
 pub mod args;
 pub mod bench;
+pub mod ctl;
 pub mod eval;
 pub mod info;
 pub mod predict;
 pub mod session;
+mod signals;
+mod summary;
 pub mod train;
+pub mod watch;
 
 use std::path::Path;
 
@@ -33,6 +37,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<fer::device::DeviceError>()
             || cause.downcast_ref::<data::DataError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<fer::run::RunError>().is_some_and(|e| e.is_user_error())
+            || cause.downcast_ref::<fer::run::ControlError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<fer::train::TrainError>().is_some_and(|e| e.is_user_error())
     });
     if user {

@@ -42,12 +42,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
         run,
         resume,
         device_name: device.to_string(),
+        queue: Vec::new(),
     };
     Session::start(setup, device, args.runs_dir.clone())?.follow(args.headless, args.ascii)
 }
 
 fn resumed(path: &Path, args: &TrainArgs) -> Result<(TrainConfig, Option<RunDir>, Option<CheckpointFile>)> {
     let run = RunDir::open(path)?;
+    if let Ok(pid) = fer::run::control::live_engine(&run) {
+        return Err(UserError(format!(
+            "{} is being trained right now by process {pid}: steer it with `fer ctl`, or stop it first",
+            path.display()
+        ))
+        .into());
+    }
     let checkpoint_path = run.checkpoint_path(CheckpointKind::Last);
     if !checkpoint_path.is_file() {
         return Err(UserError(format!("{} has no checkpoint to resume from", path.display())).into());
@@ -109,7 +117,7 @@ fn apply_flags(config: &mut TrainConfig, args: &TrainArgs) {
     set(&mut config.device, &args.device);
     set(&mut config.seed, &args.seed);
     if let Some(name) = &args.schedule {
-        config.schedule.name = name.clone();
+        config.schedule.name = *name;
     }
     match args.optimizer {
         Some(OptimizerName::Sgd) if !matches!(config.optimizer, OptimizerConfig::Sgd { .. }) => {

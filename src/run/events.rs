@@ -94,6 +94,16 @@ pub enum Event {
     CommandApplied {
         command: Command,
     },
+    /// A command was received and refused (an unknown model, a queue index out of
+    /// range, a pause after the last step); nothing changed.
+    CommandRejected {
+        command: Command,
+        reason: String,
+    },
+    /// The models to train after this run, in order (at the start, and after each change).
+    QueueChanged {
+        queue: Vec<String>,
+    },
     Warning {
         message: String,
     },
@@ -134,6 +144,30 @@ pub enum Command {
     Resume,
     CheckpointNow,
     SetSchedule { name: ScheduleName },
-    /// Checkpoint and stop after the current step.
+    /// Train this architecture (a name from `fer models`) after the current run.
+    QueueModel { model: String },
+    /// Drop the queue entry at this 0-based index.
+    RemoveQueued { index: usize },
+    /// Checkpoint and stop after the current step (a stopped run does not start the queue).
     Stop,
+}
+
+/// How people name a command (the dashboard's log, `fer ctl`'s answers):
+/// `pause`, `checkpoint now`, `schedule one-cycle`, `queue resnet8`, `unqueue 1`.
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Pause => write!(f, "pause"),
+            Command::Resume => write!(f, "resume"),
+            Command::CheckpointNow => write!(f, "checkpoint now"),
+            Command::SetSchedule { name } => match clap::ValueEnum::to_possible_value(name) {
+                Some(value) => write!(f, "schedule {}", value.get_name()),
+                None => write!(f, "schedule {name:?}"),
+            },
+            Command::QueueModel { model } => write!(f, "queue {model}"),
+            // 1-based, as the queue pane numbers the entries.
+            Command::RemoveQueued { index } => write!(f, "unqueue {}", index + 1),
+            Command::Stop => write!(f, "stop"),
+        }
+    }
 }

@@ -1,9 +1,14 @@
-//! Run directories, the event/command vocabulary, and the checkpoint container.
+//! Run directories, the event/command vocabulary, the control channel of a live
+//! run, and following `events.jsonl` as it grows.
 
+pub mod control;
 mod dir;
 mod error;
 mod events;
+mod tail;
 
+pub use control::{ControlError, ControlListener};
 pub use dir::{write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE};
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
+pub use tail::EventTail;

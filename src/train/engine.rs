@@ -14,12 +14,14 @@ use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
 use super::config::TrainConfig;
 use super::evaluate::{evaluate, Evaluation};
 use super::random::{epoch_permutation, step_rng};
-use super::schedule::{Schedule, ScheduleConfig, ScheduleName};
+use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
 use super::summary::RunSummary;
 use super::{model_from_bytes, TrainError};
 use crate::data::Dataset;
 use crate::run::{CheckpointKind, Command, EpochMetrics, Event, EventLog, RunDir};
+
+mod commands;
 
 /// What the engine needs to start (or resume) a run.
 pub struct EngineSetup {
@@ -31,6 +33,8 @@ pub struct EngineSetup {
     pub resume: Option<CheckpointFile>,
     /// Human-readable device name for the header.
     pub device_name: String,
+    /// Models to train after this one (a resumed run appends these to its own).
+    pub queue: Vec<String>,
 }
 
 /// The engine's side of the channels.
@@ -43,7 +47,10 @@ pub struct EngineIo {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub summary: RunSummary,
+    /// Stopped by a command: whoever drives a queue does not start the next model.
     pub stopped: bool,
+    /// The models still queued when the run ended.
+    pub queue: Vec<String>,
 }
 
 pub struct Engine<B: AutodiffBackend> {
@@ -75,9 +82,10 @@ impl<B: AutodiffBackend> Engine<B> {
                 let mut state = checkpoint.state;
                 state.config.epochs = config.epochs;
                 state.schedule.set_total_epochs(config.epochs);
+                state.queue.append(&mut setup.queue);
                 state
             }
-            None => fresh_state(&config, steps_per_epoch),
+            None => fresh_state(&config, steps_per_epoch, std::mem::take(&mut setup.queue)),
         };
         Ok(Self {
             log: EventLog::open(&setup.run)?,
@@ -146,6 +154,7 @@ impl<B: AutodiffBackend> Engine<B> {
         };
         self.emit(event);
         self.emit_plan();
+        self.emit(Event::QueueChanged { queue: self.state.queue.clone() });
     }
 
     fn train_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
@@ -262,54 +271,6 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(())
     }
 
-    fn apply_commands(&mut self) -> Result<(), TrainError> {
-        while let Ok(command) = self.io.commands.try_recv() {
-            self.apply(command)?;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, command: Command) -> Result<(), TrainError> {
-        match &command {
-            Command::Pause => return self.pause(),
-            Command::Resume => {}
-            Command::CheckpointNow => {
-                self.flush_pending();
-                self.checkpoint(CheckpointKind::Last)?;
-            }
-            Command::SetSchedule { name } => {
-                let config = ScheduleConfig { name: name.clone(), ..self.state.schedule.config().clone() };
-                self.state.schedule.replace(config);
-                self.state.config.schedule = self.state.schedule.config().clone();
-                self.emit_plan();
-            }
-            Command::Stop => self.stop_requested = true,
-        }
-        self.emit(Event::CommandApplied { command });
-        Ok(())
-    }
-
-    /// Blocks between two steps until `Resume` or `Stop`; checkpoints and schedule
-    /// changes still apply while paused.
-    fn pause(&mut self) -> Result<(), TrainError> {
-        let epoch = self.state.completed_epochs + 1;
-        self.emit(Event::Paused { epoch, step: self.state.step_in_epoch });
-        self.emit(Event::CommandApplied { command: Command::Pause });
-        while let Ok(command) = self.io.commands.recv() {
-            match command {
-                Command::Resume => break,
-                Command::Pause => continue,
-                Command::Stop => {
-                    self.apply(Command::Stop)?;
-                    break;
-                }
-                other => self.apply(other)?,
-            }
-        }
-        self.emit(Event::Resumed);
-        Ok(())
-    }
-
     fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
         let file = CheckpointFile {
             state: self.state.clone(),
@@ -339,6 +300,7 @@ impl<B: AutodiffBackend> Engine<B> {
                 confusion: evaluation.confusion.clone(),
             });
         }
+        self.apply_commands_at_end()?;
         let summary = RunSummary::new(&self.setup, &self.state, crate::model::parameter_count(&self.trainer.model), test.as_ref().map(|t| &t.1));
         summary.save(&self.setup.run)?;
         let (best_epoch, best_val_accuracy) = self.state.best.unwrap_or((0, 0.0));
@@ -349,7 +311,7 @@ impl<B: AutodiffBackend> Engine<B> {
             stopped,
             seconds: started.elapsed().as_secs_f64(),
         });
-        Ok(Outcome { summary, stopped })
+        Ok(Outcome { summary, stopped: stopped || self.stop_requested, queue: self.state.queue.clone() })
     }
 
     /// The test split, evaluated with the best-validation checkpoint.
@@ -383,7 +345,7 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 }
 
-fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
+fn fresh_state(config: &TrainConfig, steps_per_epoch: usize, queue: Vec<String>) -> TrainingState {
     TrainingState {
         config: config.clone(),
         completed_epochs: 0,
@@ -393,6 +355,7 @@ fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
         history: Vec::new(),
         best: None,
         elapsed_seconds: 0.0,
+        queue,
     }
 }
 

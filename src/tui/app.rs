@@ -12,12 +12,8 @@ pub use keys::KEY_HELP;
 /// What a key press asks of the outside world.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// Forward to the engine's command channel.
+    /// Forward to the engine's command channel (the queue too: the engine owns it).
     Send(Command),
-    /// Run this model after the current run (appended to `state.queue`).
-    QueueModel(String),
-    /// Drop the queue entry at this index (already removed from `state.queue`).
-    RemoveQueued(usize),
     /// Leave the dashboard.
     Quit,
 }
@@ -77,6 +73,8 @@ pub struct App {
     theme: Theme,
     /// `fer watch` without `--control`: look, don't steer.
     read_only: bool,
+    /// `fer watch`: the run belongs to another process, so quitting leaves it running.
+    watching: bool,
     /// Architectures the model picker offers.
     model_names: Vec<String>,
 }
@@ -89,6 +87,7 @@ impl App {
             ui: UiState::default(),
             theme,
             read_only: false,
+            watching: false,
             model_names: crate::model::model_names()
                 .iter()
                 .map(|name| name.to_string())
@@ -100,6 +99,16 @@ impl App {
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
+    }
+
+    /// A watcher of another process's run: `q` leaves at once and never stops the run.
+    pub fn with_watching(mut self, watching: bool) -> Self {
+        self.watching = watching;
+        self
+    }
+
+    pub fn is_watching(&self) -> bool {
+        self.watching
     }
 
     /// Replaces the list the model picker offers.

@@ -22,13 +22,7 @@ pub fn all_schedules() -> &'static [ScheduleName] {
 }
 
 pub fn command_label(command: &Command) -> String {
-    match command {
-        Command::Pause => "pause".into(),
-        Command::Resume => "resume".into(),
-        Command::CheckpointNow => "checkpoint now".into(),
-        Command::SetSchedule { name } => format!("schedule {}", schedule_label(*name)),
-        Command::Stop => "stop".into(),
-    }
+    command.to_string()
 }
 
 /// `0.0123` → `1.23e-2`; compact enough for axis labels.

@@ -8,6 +8,8 @@ use crate::run::{CheckpointKind, Event};
 #[derive(Debug, Default)]
 pub struct PlainView {
     epochs: usize,
+    /// The last queue shown, so that a run announcing the same queue says nothing.
+    queue: Vec<String>,
 }
 
 impl PlainView {
@@ -71,7 +73,18 @@ impl PlainView {
             Event::CheckpointSaved { .. } | Event::ValidationStarted { .. } | Event::Resumed => return None,
             Event::SchedulePlan { name, current_lr, .. } => format!("  schedule: {name:?}, lr now {current_lr:.3e}"),
             Event::Paused { epoch, step } => format!("paused at epoch {epoch} step {step}"),
-            Event::CommandApplied { command } => format!("  command applied: {command:?}"),
+            Event::CommandApplied { command } => format!("  command applied: {command}"),
+            Event::CommandRejected { command, reason } => format!("warning: `{command}` rejected: {reason}"),
+            Event::QueueChanged { queue } => {
+                if *queue == self.queue {
+                    return None;
+                }
+                self.queue = queue.clone();
+                match queue.is_empty() {
+                    true => "  queue: empty".to_string(),
+                    false => format!("  queue: {}", queue.join(", ")),
+                }
+            }
             Event::Warning { message } => format!("warning: {message}"),
             Event::TestEvaluated { epoch, accuracy, macro_f1, .. } => format!(
                 "test (best epoch {epoch}): acc {:.2}% macro-F1 {macro_f1:.3}",
@@ -93,7 +106,7 @@ pub fn thousands(value: usize) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -17,6 +17,7 @@ use ratatui::Terminal;
 
 use crate::run::Event;
 use crate::tui::app::{Action, App};
+use crate::tui::state::LogLevel;
 use crate::tui::view;
 
 /// How long to wait for a key before looking at the event channel again.
@@ -81,13 +82,15 @@ fn install_panic_hook() {
 
 /// Runs the dashboard until the user quits: folds engine events from `events`,
 /// turns keys into actions passed to `on_action` (`Action::Quit` included, as
-/// the last one), redraws when something changed. A finished or failed run
-/// stays on screen until `q`. Nothing is printed while the dashboard is up.
+/// the last one), redraws when something changed. An action that could not be
+/// carried out (`Err(why)`) becomes a warning in the log. A finished or failed
+/// run stays on screen until `q`. Nothing is printed while the dashboard is up;
+/// the final `App` comes back, for a summary on the normal screen.
 pub fn run_dashboard(
     mut app: App,
     events: &Receiver<Event>,
-    mut on_action: impl FnMut(Action),
-) -> io::Result<()> {
+    mut on_action: impl FnMut(Action) -> Result<(), String>,
+) -> io::Result<App> {
     let mut guard = TerminalGuard::enter()?;
     let mut stream_open = true;
     let mut dirty = true;
@@ -116,9 +119,12 @@ pub fn run_dashboard(
                 dirty = true;
                 for action in app.handle_key(key) {
                     let quit = action == Action::Quit;
-                    on_action(action);
+                    if let Err(why) = on_action(action) {
+                        app.state.log(LogLevel::Warning, why);
+                    }
                     if quit {
-                        return Ok(());
+                        drop(guard);
+                        return Ok(app);
                     }
                 }
             }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: small real data and one-call runs.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -88,8 +90,12 @@ pub fn train_watching(
         run: run.clone(),
         resume,
         device_name: "cpu".into(),
+        queue: Vec::new(),
     };
-    let io = EngineIo { events: event_sender, commands: command_receiver };
+    let io = EngineIo {
+        events: event_sender,
+        commands: command_receiver,
+    };
     let engine = Engine::<Cpu>::new(setup, io, Default::default());
     let engine = match engine {
         Ok(engine) => engine,
@@ -114,7 +120,12 @@ pub fn shared_data_file() -> PathBuf {
 /// The checkpoint's predictions on `split` (weights compared through what they compute:
 /// the serialised records also carry random parameter ids).
 pub fn probabilities(checkpoint: &CheckpointFile, split: &Split) -> Vec<[f32; 7]> {
-    fer::train::evaluate::evaluate_checkpoint::<Flex>(&checkpoint.state.config, checkpoint.model.clone(), split, &Default::default())
-        .expect("checkpoint evaluates")
-        .probabilities
+    fer::train::evaluate::evaluate_checkpoint::<Flex>(
+        &checkpoint.state.config,
+        checkpoint.model.clone(),
+        split,
+        &Default::default(),
+    )
+    .expect("checkpoint evaluates")
+    .probabilities
 }

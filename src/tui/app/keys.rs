@@ -131,22 +131,20 @@ impl App {
     }
 
     fn open_model_picker(&mut self) -> Vec<Action> {
-        if self.may_steer() && !self.model_names.is_empty() {
+        if self.may_steer_run() && !self.model_names.is_empty() {
             self.ui.overlay = Overlay::ModelPicker { selected: 0 };
         }
         Vec::new()
     }
 
+    /// Asks the engine to drop the highlighted entry; the pane changes when the
+    /// engine's `QueueChanged` arrives, so every viewer shows the same queue.
     fn remove_selected_queued(&mut self) -> Vec<Action> {
-        if !self.may_steer() || self.state.queue.is_empty() {
+        if self.state.queue.is_empty() || !self.may_steer_run() {
             return Vec::new();
         }
         let index = self.state.queue_selected.min(self.state.queue.len() - 1);
-        let removed = self.state.queue.remove(index);
-        self.state.queue_selected = index.min(self.state.queue.len().saturating_sub(1));
-        self.state
-            .log(LogLevel::Info, format!("unqueued {removed}"));
-        vec![Action::RemoveQueued(index)]
+        self.send(Command::RemoveQueued { index })
     }
 
     fn move_queue_selection(&mut self, delta: isize) -> Vec<Action> {
@@ -187,12 +185,10 @@ impl App {
             }
             KeyCode::Enter => {
                 self.close_overlay();
-                let Some(name) = self.model_names.get(selected).cloned() else {
-                    return Vec::new();
-                };
-                self.state.queue.push(name.clone());
-                self.state.log(LogLevel::Info, format!("queued {name}"));
-                vec![Action::QueueModel(name)]
+                match self.model_names.get(selected).cloned() {
+                    Some(model) => self.send(Command::QueueModel { model }),
+                    None => Vec::new(),
+                }
             }
             KeyCode::Esc | KeyCode::Char('q') => {
                 self.close_overlay();
@@ -204,7 +200,7 @@ impl App {
 
     /// Quitting a live run asks first; a watcher or a finished run just leaves.
     fn request_quit(&mut self) -> Vec<Action> {
-        if self.read_only || self.state.status().is_over() {
+        if self.read_only || self.watching || self.state.status().is_over() {
             return vec![Action::Quit];
         }
         self.ui.overlay = Overlay::ConfirmQuit;

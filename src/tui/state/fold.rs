@@ -90,6 +90,16 @@ impl DashboardState {
                     format!("applied: {}", command_label(command)),
                 );
             }
+            Event::CommandRejected { command, reason } => {
+                if *command == Command::CheckpointNow {
+                    self.checkpoint_pending = false;
+                }
+                self.log(
+                    LogLevel::Warning,
+                    format!("rejected: {}: {reason}", command_label(command)),
+                );
+            }
+            Event::QueueChanged { queue } => self.on_queue_changed(queue),
             Event::Warning { message } => {
                 self.log(LogLevel::Warning, format!("warning: {message}"))
             }
@@ -213,6 +223,21 @@ impl DashboardState {
         for note in notes {
             self.log(LogLevel::Info, format!("note: {note}"));
         }
+    }
+
+    /// The engine's queue replaces ours; the highlight stays in range.
+    fn on_queue_changed(&mut self, queue: &[String]) {
+        if self.queue == queue {
+            return;
+        }
+        self.queue = queue.to_vec();
+        self.queue_selected = self.queue_selected.min(self.queue.len().saturating_sub(1));
+        let text = if queue.is_empty() {
+            "queue: empty".to_string()
+        } else {
+            format!("queue: {}", queue.join(", "))
+        };
+        self.log(LogLevel::Info, text);
     }
 
     /// Keeps only the log and the queue.

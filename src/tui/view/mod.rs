@@ -141,6 +141,8 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer, with_last_log_line: bo
     let theme = app.theme();
     let hints = if app.is_read_only() {
         "read-only  tab chart  ? help  q quit"
+    } else if app.is_watching() {
+        "p pause  c checkpoint  s schedule  n queue  tab chart  ? help  q leave (the run goes on)"
     } else {
         "p pause  c checkpoint  s schedule  n queue  tab chart  ? help  q quit"
     };

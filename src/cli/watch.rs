@@ -1,0 +1,125 @@
+//! `fer watch RUN`: the dashboard of a run from another terminal, fed by following
+//! its `events.jsonl`; without a terminal, the plain lines of its events.
+
+use std::io::IsTerminal;
+use std::sync::mpsc::{self, Sender};
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::args::WatchArgs;
+use super::{summary, UserError};
+use fer::run::control::{live_engine, post_command};
+use fer::run::{Command, Event, EventTail, RunDir};
+use fer::tui::plain::PlainView;
+use fer::tui::{run_dashboard, Action, App, Theme};
+
+/// How often the file is read again for appended lines.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+
+pub fn run(args: WatchArgs) -> Result<()> {
+    let run = RunDir::open(&args.run)?;
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        dashboard(&run, &args)
+    } else {
+        plain(&run, args.follow)
+    }
+}
+
+fn is_live(run: &RunDir) -> bool {
+    live_engine(run).is_ok()
+}
+
+/// Prints the lines of the events so far; with `follow`, also of those to come,
+/// until no process trains the run any more.
+fn plain(run: &RunDir, follow: bool) -> Result<()> {
+    let mut tail = EventTail::new(&run.events_path());
+    let mut view = PlainView::default();
+    let mut last = None;
+    loop {
+        // Asked before reading: whatever a process wrote before it ended is read.
+        let live = is_live(run);
+        for event in tail.read_new()? {
+            if let Some(line) = view.line(&event) {
+                println!("{line}");
+            }
+            last = Some(event);
+        }
+        if !follow || !live {
+            break;
+        }
+        thread::sleep(FOLLOW_INTERVAL);
+    }
+    match last {
+        None if !is_live(run) => Err(UserError(format!(
+            "{} has no events and no live engine: was it ever started?",
+            run.path().display()
+        ))
+        .into()),
+        Some(Event::RunFinished { .. } | Event::RunFailed { .. }) => Ok(()),
+        _ if follow => {
+            eprintln!("note: no process trains {} any more, and its events end without a finish (killed?)", run.path().display());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The dashboard, read-only unless `--control`; quitting never stops the run.
+fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
+    let (sender, events) = mpsc::channel();
+    let follower = run.clone();
+    thread::Builder::new()
+        .name("fer-watch".into())
+        .spawn(move || follow_events(&follower, &sender))
+        .context("starting the thread that follows events.jsonl")?;
+    let app = App::new(Theme::detect(args.ascii))
+        .with_read_only(!args.control)
+        .with_watching(true);
+    let app = run_dashboard(app, &events, |action| match action {
+        Action::Send(command) => steer(run, &command),
+        Action::Quit => Ok(()),
+    })
+    .context("the terminal dashboard failed")?;
+    if let Some(line) = summary::state_line(&app.state) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Sends every event, old and new, until the run has no process any more (then
+/// the channel closes: a run whose events end without a finish shows as failed).
+fn follow_events(run: &RunDir, events: &Sender<Event>) {
+    let mut tail = EventTail::new(&run.events_path());
+    loop {
+        let live = is_live(run);
+        match tail.read_new() {
+            Ok(new) => {
+                for event in new {
+                    if events.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                let _ = events.send(Event::Warning {
+                    message: error.to_string(),
+                });
+                return;
+            }
+        }
+        if !live {
+            return;
+        }
+        thread::sleep(FOLLOW_INTERVAL);
+    }
+}
+
+/// Drops the command into the run's control channel; the answer arrives with the events.
+fn steer(run: &RunDir, command: &Command) -> Result<(), String> {
+    live_engine(run).map_err(|e| e.to_string())?;
+    post_command(run, command)
+        .map(|_| ())
+        .map_err(|e| format!("could not send `{command}`: {e}"))
+}

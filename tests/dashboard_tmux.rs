@@ -1,0 +1,299 @@
+//! The real binary in a real terminal: `fer train` drawn in a tmux pane, driven
+//! with `send-keys` and read back with `capture-pane`. Also `fer watch` on the
+//! same run from a second window.
+//!
+//! Needs tmux (CI installs it). Without tmux the test fails and says so, unless
+//! `FER_SKIP_TMUX` is set.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::process::{events, run_dirs, FER};
+use fer::run::{Command as EngineCommand, Event};
+use fer::train::schedule::ScheduleName;
+
+const WAIT: Duration = Duration::from_secs(40);
+const MAIN: &str = "fer:0";
+const WATCHER: &str = "fer:1";
+
+/// A private tmux server (its own socket, so parallel tests never meet), killed on
+/// drop whatever happened.
+struct Tmux {
+    socket: String,
+    /// The socket file, which `kill-server` leaves behind.
+    socket_path: Option<String>,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut tmux = Self {
+            socket: format!("fer-test-{}-{nanos}", std::process::id()),
+            socket_path: None,
+        };
+        let (width, height) = (width.to_string(), height.to_string());
+        tmux.ok(&[
+            "new-session",
+            "-d",
+            "-x",
+            &width,
+            "-y",
+            &height,
+            "-s",
+            "fer",
+            "sh",
+        ]);
+        let path = tmux.ok(&["display-message", "-p", "#{socket_path}"]);
+        tmux.socket_path = Some(path.trim().to_string()).filter(|path| !path.is_empty());
+        tmux
+    }
+
+    fn command(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.command(args);
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Types `line` literally, then Enter.
+    fn type_line(&self, target: &str, line: &str) {
+        self.ok(&["send-keys", "-t", target, "-l", line]);
+        self.keys(target, &["Enter"]);
+    }
+
+    fn keys(&self, target: &str, keys: &[&str]) {
+        for key in keys {
+            self.ok(&["send-keys", "-t", target, key]);
+        }
+    }
+
+    /// The visible screen, wrapped lines joined.
+    fn screen(&self, target: &str) -> String {
+        self.ok(&["capture-pane", "-p", "-J", "-t", target])
+    }
+
+    /// Polls the screen until `done` holds; panics with the last screen after `timeout`.
+    fn wait_for(
+        &self,
+        target: &str,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen(target);
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {timeout:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_for_text(&self, target: &str, needle: &str) -> String {
+        self.wait_for(target, &format!("{needle:?}"), WAIT, |screen| {
+            screen.contains(needle)
+        })
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// `step 8/11` from the progress pane.
+fn step_counter(screen: &str) -> Option<String> {
+    let start = screen.find("step ")?;
+    screen[start..]
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .into()
+}
+
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display())
+}
+
+#[test]
+fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
+    if std::env::var_os("FER_SKIP_TMUX").is_some() {
+        eprintln!("FER_SKIP_TMUX is set: skipping the tmux dashboard test");
+        return;
+    }
+    assert!(
+        tmux_available(),
+        "tmux is not installed: install it (apt-get install -y tmux; CI does) or set FER_SKIP_TMUX=1 to skip this test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let tmux = Tmux::start(120, 40);
+    tmux.type_line(
+        MAIN,
+        &format!(
+            "cd {} && {} train --epochs 2 --tta none --runs-dir runs; echo FER-EXIT=$?",
+            quoted(dir.path()),
+            quoted(Path::new(FER))
+        ),
+    );
+    tmux.wait_for(MAIN, "the dashboard's panes", WAIT, |screen| {
+        ["Progress", "Confusion", "Log", "Queue (0)", "RUNNING"]
+            .iter()
+            .all(|pane| screen.contains(pane))
+    });
+    let run = run_dirs(&runs).remove(0);
+    tmux.wait_for(MAIN, "training steps", WAIT, |screen| {
+        step_counter(screen).is_some_and(|step| !step.starts_with("step 0/"))
+    });
+
+    tmux.keys(MAIN, &["p"]);
+    let paused = tmux.wait_for_text(MAIN, "PAUSED");
+    let step = step_counter(&paused).expect("a step counter");
+    std::thread::sleep(Duration::from_secs(3));
+    let later = tmux.screen(MAIN);
+    assert!(later.contains("PAUSED"), "{later}");
+    assert_eq!(
+        step_counter(&later),
+        Some(step),
+        "the step counter stands still while paused"
+    );
+
+    tmux.keys(MAIN, &["c"]);
+    tmux.wait_for_text(MAIN, "checkpoint (last) saved");
+    assert!(run.join("checkpoints/last.ckpt").is_file());
+
+    tmux.keys(MAIN, &["s"]);
+    tmux.wait_for_text(MAIN, "Schedule (");
+    // To the top (constant), then down to cosine, the third entry.
+    tmux.keys(
+        MAIN,
+        &["Up", "Up", "Up", "Up", "Up", "Down", "Down", "Enter"],
+    );
+    tmux.wait_for_text(MAIN, "schedule: cosine");
+
+    let names = fer::model::model_names();
+    let position = names
+        .iter()
+        .position(|name| *name == "resnet20")
+        .expect("resnet20 is in the zoo");
+    tmux.keys(MAIN, &["n"]);
+    tmux.wait_for_text(MAIN, "Queue a model");
+    for _ in 0..position {
+        tmux.keys(MAIN, &["Down"]);
+    }
+    tmux.keys(MAIN, &["Enter"]);
+    tmux.wait_for_text(MAIN, "1. resnet20");
+
+    // A second terminal watching the same run sees the same picture, and leaves it running.
+    tmux.ok(&["new-window", "-d", "-t", "fer:1", "sh"]);
+    tmux.type_line(
+        WATCHER,
+        &format!(
+            "cd {} && {} watch {}; echo WATCH-EXIT=$?",
+            quoted(dir.path()),
+            quoted(Path::new(FER)),
+            quoted(&run)
+        ),
+    );
+    tmux.wait_for(WATCHER, "the watcher's dashboard", WAIT, |screen| {
+        ["PAUSED", "1. resnet20", "read-only", "schedule: cosine"]
+            .iter()
+            .all(|text| screen.contains(text))
+    });
+    tmux.keys(WATCHER, &["q"]);
+    let left = tmux.wait_for_text(WATCHER, "WATCH-EXIT=0");
+    assert!(
+        left.contains("still paused"),
+        "a summary line after the watcher closes: {left}"
+    );
+    assert!(
+        tmux.screen(MAIN).contains("PAUSED"),
+        "the run did not notice the watcher leave"
+    );
+
+    tmux.keys(MAIN, &["q"]);
+    tmux.wait_for_text(MAIN, "quit?");
+    tmux.keys(MAIN, &["y"]);
+    let end = tmux.wait_for_text(MAIN, "FER-EXIT=0");
+    assert_eq!(
+        tmux.ok(&["display-message", "-p", "-t", MAIN, "#{alternate_on}"])
+            .trim(),
+        "0",
+        "the alternate screen is left"
+    );
+    let summary = format!(
+        "run runs/{} stopped",
+        run.file_name().unwrap().to_string_lossy()
+    );
+    assert!(
+        end.contains(&summary),
+        "the summary line on the normal screen: {end}"
+    );
+    assert!(end.contains("checkpoints/last.ckpt"), "{end}");
+
+    let recorded = events(&run);
+    assert!(
+        matches!(
+            recorded.last(),
+            Some(Event::RunFinished { stopped: true, .. })
+        ),
+        "{recorded:?}"
+    );
+    assert!(recorded.contains(&Event::QueueChanged {
+        queue: vec!["resnet20".into()]
+    }));
+    assert!(recorded.iter().any(|e| matches!(
+        e,
+        Event::SchedulePlan {
+            name: ScheduleName::Cosine,
+            ..
+        }
+    )));
+    let stops = recorded
+        .iter()
+        .filter(|e| {
+            **e == Event::CommandApplied {
+                command: EngineCommand::Stop,
+            }
+        })
+        .count();
+    assert_eq!(stops, 1, "one stop for one quit");
+    assert_eq!(
+        run_dirs(&runs).len(),
+        1,
+        "a stopped run does not start its queue"
+    );
+}
