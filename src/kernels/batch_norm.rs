@@ -1,0 +1,247 @@
+//! Batch normalisation over `[N, C, L]` row-major `f32` data (`L` = H * W): the
+//! per-channel statistics, the normalisation and the backward pass, each one or two
+//! sequential sweeps over memory.
+//!
+//! Sums run in `f32` lanes over short blocks (so they vectorise) and are carried in
+//! `f64` across blocks and rows, which keeps them as accurate as a pairwise sum.
+
+use super::parallel::{for_each_row_chunk, map_row_ranges};
+
+/// Elements summed in `f32` before the partial sums move to `f64`.
+const BLOCK: usize = 64;
+/// Independent `f32` accumulators, enough for the compiler to fill a vector register.
+const LANES: usize = 8;
+
+/// The shape of the data the kernels see: `batch` images of `channels` rows of
+/// `spatial` values each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub batch: usize,
+    pub channels: usize,
+    pub spatial: usize,
+}
+
+impl Layout {
+    /// Number of elements in the data.
+    pub fn len(&self) -> usize {
+        self.batch * self.channels * self.spatial
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values that share one channel's statistics (`N * L`).
+    pub fn per_channel(&self) -> usize {
+        self.batch * self.spatial
+    }
+
+    fn rows(&self) -> usize {
+        self.batch * self.channels
+    }
+
+    fn channel_of_row(&self, row: usize) -> usize {
+        row % self.channels
+    }
+}
+
+/// Per-channel batch statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statistics {
+    pub mean: Vec<f32>,
+    /// Biased (divided by `N * L`), as used for normalisation.
+    pub variance: Vec<f32>,
+}
+
+/// `(sum of a, sum of a * b)` over a row, with `a = x - a_shift` and `b = y - b_shift`.
+/// Statistics pass `y = x` so the second sum is the shifted sum of squares.
+fn shifted_sums(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
+    let mut total_a = 0.0f64;
+    let mut total_ab = 0.0f64;
+    for (x_block, y_block) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
+        let mut sum_a = [0.0f32; LANES];
+        let mut sum_ab = [0.0f32; LANES];
+        let (x_lanes, x_rest) = x_block.as_chunks::<LANES>();
+        let (y_lanes, y_rest) = y_block.as_chunks::<LANES>();
+        for (x_lane, y_lane) in x_lanes.iter().zip(y_lanes) {
+            for lane in 0..LANES {
+                let a = x_lane[lane] - a_shift;
+                sum_a[lane] += a;
+                sum_ab[lane] += a * (y_lane[lane] - b_shift);
+            }
+        }
+        for (&x_value, &y_value) in x_rest.iter().zip(y_rest) {
+            let a = x_value - a_shift;
+            sum_a[0] += a;
+            sum_ab[0] += a * (y_value - b_shift);
+        }
+        total_a += sum_a.iter().map(|&value| f64::from(value)).sum::<f64>();
+        total_ab += sum_ab.iter().map(|&value| f64::from(value)).sum::<f64>();
+    }
+    (total_a, total_ab)
+}
+
+/// For each channel, `(sum of a, sum of a * b)` over all its rows, where row `r` of
+/// channel `c` gives `a = x - a_shift[c]`, `b = y - b_shift[c]`.
+fn channel_sums(
+    x: &[f32],
+    a_shift: &[f32],
+    y: &[f32],
+    b_shift: &[f32],
+    layout: Layout,
+) -> (Vec<f64>, Vec<f64>) {
+    let spatial = layout.spatial;
+    let partials = map_row_ranges(layout.rows(), spatial, |rows| {
+        let mut sums_a = vec![0.0f64; layout.channels];
+        let mut sums_ab = vec![0.0f64; layout.channels];
+        for row in rows {
+            let channel = layout.channel_of_row(row);
+            let span = row * spatial..(row + 1) * spatial;
+            let (a, ab) = shifted_sums(
+                &x[span.clone()],
+                a_shift[channel],
+                &y[span],
+                b_shift[channel],
+            );
+            sums_a[channel] += a;
+            sums_ab[channel] += ab;
+        }
+        (sums_a, sums_ab)
+    });
+    let mut totals_a = vec![0.0f64; layout.channels];
+    let mut totals_ab = vec![0.0f64; layout.channels];
+    for (sums_a, sums_ab) in partials {
+        for channel in 0..layout.channels {
+            totals_a[channel] += sums_a[channel];
+            totals_ab[channel] += sums_ab[channel];
+        }
+    }
+    (totals_a, totals_ab)
+}
+
+/// Batch mean and biased variance of every channel, in one sweep.
+///
+/// Sums are taken around a per-channel shift (the channel's first value), which makes
+/// the single-sweep `E[d^2] - E[d]^2` as stable as the two-sweep formula.
+pub fn statistics(x: &[f32], layout: Layout) -> Statistics {
+    debug_assert_eq!(x.len(), layout.len());
+    let shift: Vec<f32> = (0..layout.channels)
+        .map(|channel| x.get(channel * layout.spatial).copied().unwrap_or(0.0))
+        .collect();
+    let (sums, sums_of_squares) = channel_sums(x, &shift, x, &shift, layout);
+    let count = layout.per_channel() as f64;
+    let mut mean = Vec::with_capacity(layout.channels);
+    let mut variance = Vec::with_capacity(layout.channels);
+    for channel in 0..layout.channels {
+        let shifted_mean = sums[channel] / count;
+        mean.push((f64::from(shift[channel]) + shifted_mean) as f32);
+        variance
+            .push((sums_of_squares[channel] / count - shifted_mean * shifted_mean).max(0.0) as f32);
+    }
+    Statistics { mean, variance }
+}
+
+/// `1 / sqrt(variance + epsilon)` per channel.
+pub fn inverse_std(variance: &[f32], epsilon: f64) -> Vec<f32> {
+    variance
+        .iter()
+        .map(|&var| (1.0 / (f64::from(var) + epsilon).sqrt()) as f32)
+        .collect()
+}
+
+/// `y = (x - mean[c]) * scale[c] + shift[c]`: training passes `scale = gamma / std`
+/// and `shift = beta`; inference passes the running mean the same way.
+pub fn normalize(
+    x: &[f32],
+    layout: Layout,
+    mean: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+) -> Vec<f32> {
+    debug_assert_eq!(x.len(), layout.len());
+    let mut output = vec![0.0f32; layout.len()];
+    let spatial = layout.spatial;
+    for_each_row_chunk(&mut output, spatial, |first_row, chunk| {
+        let input = &x[first_row * spatial..first_row * spatial + chunk.len()];
+        for (offset, (out_row, in_row)) in chunk
+            .chunks_exact_mut(spatial)
+            .zip(input.chunks_exact(spatial))
+            .enumerate()
+        {
+            let channel = layout.channel_of_row(first_row + offset);
+            let (m, s, b) = (mean[channel], scale[channel], shift[channel]);
+            for (out, &value) in out_row.iter_mut().zip(in_row) {
+                *out = (value - m) * s + b;
+            }
+        }
+    });
+    output
+}
+
+/// Per-channel sums the backward pass needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradientSums {
+    /// `sum(dy)`: the gradient of beta.
+    pub grad: Vec<f64>,
+    /// `sum(dy * (x - mean))`: times `1 / std`, the gradient of gamma.
+    pub grad_times_centred: Vec<f64>,
+}
+
+/// One sweep over `x` and the output gradient `grad`.
+pub fn gradient_sums(x: &[f32], grad: &[f32], layout: Layout, mean: &[f32]) -> GradientSums {
+    debug_assert_eq!(x.len(), layout.len());
+    debug_assert_eq!(grad.len(), layout.len());
+    let no_shift = vec![0.0f32; layout.channels];
+    let (grad_sums, grad_times_centred) = channel_sums(grad, &no_shift, x, mean, layout);
+    GradientSums {
+        grad: grad_sums,
+        grad_times_centred,
+    }
+}
+
+/// Overwrites the output gradient `grad` with the input gradient of training-mode
+/// batch norm:
+/// `dx = gamma / std * (dy - sum(dy) / M - (x - mean) / std^2 * sum(dy * (x - mean)) / M)`
+/// with `M = N * L`.
+pub fn input_gradient_in_place(
+    x: &[f32],
+    grad: &mut [f32],
+    layout: Layout,
+    mean: &[f32],
+    inverse_std: &[f32],
+    gamma: &[f32],
+    sums: &GradientSums,
+) {
+    debug_assert_eq!(x.len(), layout.len());
+    debug_assert_eq!(grad.len(), layout.len());
+    let count = layout.per_channel() as f64;
+    let coefficients: Vec<(f32, f32, f32, f32)> = (0..layout.channels)
+        .map(|c| {
+            let inv_std = f64::from(inverse_std[c]);
+            (
+                mean[c],
+                (f64::from(gamma[c]) * inv_std) as f32,
+                (sums.grad[c] / count) as f32,
+                (inv_std * inv_std * sums.grad_times_centred[c] / count) as f32,
+            )
+        })
+        .collect();
+    let spatial = layout.spatial;
+    for_each_row_chunk(grad, spatial, |first_row, chunk| {
+        let input = &x[first_row * spatial..first_row * spatial + chunk.len()];
+        for (offset, (grad_row, in_row)) in chunk
+            .chunks_exact_mut(spatial)
+            .zip(input.chunks_exact(spatial))
+            .enumerate()
+        {
+            let (m, gain, grad_mean, centred_weight) =
+                coefficients[layout.channel_of_row(first_row + offset)];
+            for (g, &value) in grad_row.iter_mut().zip(in_row) {
+                *g = gain * (*g - grad_mean - (value - m) * centred_weight);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;

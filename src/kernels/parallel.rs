@@ -1,0 +1,148 @@
+//! Splitting row-shaped work over the CPU cores with scoped threads.
+//!
+//! burn's CPU backend runs single-threaded unless built with its `rayon` feature, and
+//! this crate has no thread pool of its own, so kernels spawn scoped threads per call.
+//! A spawn costs tens of microseconds, hence small tensors stay on the calling thread.
+//! `FER_KERNEL_THREADS` caps the thread count (default: all available cores).
+
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::thread;
+
+/// Below this many elements per thread, spawning costs more than it saves.
+const MIN_ELEMENTS_PER_WORKER: usize = 1 << 16;
+
+/// Environment variable that caps the kernels' threads (e.g. `1` on a shared machine).
+pub const THREADS_VARIABLE: &str = "FER_KERNEL_THREADS";
+
+fn available_cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| {
+        let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        std::env::var(THREADS_VARIABLE)
+            .ok()
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .filter(|&cap| cap > 0)
+            .map_or(cores, |cap| cap.min(cores))
+    })
+}
+
+/// How many threads `rows` rows of `row_len` elements are worth.
+fn worker_count(rows: usize, row_len: usize) -> usize {
+    let by_size = rows.saturating_mul(row_len) / MIN_ELEMENTS_PER_WORKER;
+    available_cores().min(by_size).min(rows).max(1)
+}
+
+/// `0..rows` cut into `workers` contiguous, nearly equal ranges.
+fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
+    (0..workers)
+        .map(|worker| rows * worker / workers..rows * (worker + 1) / workers)
+        .collect()
+}
+
+/// Re-raises a worker's panic on the calling thread, so a kernel bug surfaces as the
+/// panic it is instead of a hang or a lost result.
+fn join_or_propagate<R>(handle: thread::ScopedJoinHandle<'_, R>) -> R {
+    handle
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+/// Runs `work` on contiguous ranges of `0..rows` (one per thread) and returns the
+/// results in row order.
+pub fn map_row_ranges<R, F>(rows: usize, row_len: usize, work: F) -> Vec<R>
+where
+    R: Send,
+    F: Fn(Range<usize>) -> R + Sync,
+{
+    let ranges = row_ranges(rows, worker_count(rows, row_len));
+    let work = &work;
+    thread::scope(|scope| {
+        let mut ranges = ranges.into_iter();
+        let own = ranges.next().unwrap_or(0..0);
+        let handles: Vec<_> = ranges
+            .map(|range| scope.spawn(move || work(range)))
+            .collect();
+        let mut results = vec![work(own)];
+        results.extend(handles.into_iter().map(join_or_propagate));
+        results
+    })
+}
+
+/// Runs `work(first_row, rows)` on contiguous runs of whole rows of `data` (one per
+/// thread); `rows` holds rows `first_row..` back to back.
+pub fn for_each_row_chunk<F>(data: &mut [f32], row_len: usize, work: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync,
+{
+    if row_len == 0 {
+        return;
+    }
+    let rows = data.len() / row_len;
+    let ranges = row_ranges(rows, worker_count(rows, row_len));
+    let work = &work;
+    thread::scope(|scope| {
+        let mut rest = data;
+        let mut chunks = Vec::with_capacity(ranges.len());
+        for range in &ranges {
+            let (chunk, tail) = rest.split_at_mut(range.len() * row_len);
+            chunks.push((range.start, chunk));
+            rest = tail;
+        }
+        let mut chunks = chunks.into_iter();
+        let own = chunks.next();
+        let handles: Vec<_> = chunks
+            .map(|(first_row, chunk)| scope.spawn(move || work(first_row, chunk)))
+            .collect();
+        if let Some((first_row, chunk)) = own {
+            work(first_row, chunk);
+        }
+        handles.into_iter().for_each(join_or_propagate);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_ranges_cover_every_row_once_in_order() {
+        for rows in [1, 2, 7, 64, 1000] {
+            for workers in 1..=rows.min(5) {
+                let ranges = row_ranges(rows, workers);
+                assert_eq!(ranges.len(), workers);
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[workers - 1].end, rows);
+                assert!(ranges.windows(2).all(|pair| pair[0].end == pair[1].start));
+                assert!(ranges.iter().all(|range| !range.is_empty()));
+            }
+        }
+    }
+
+    #[test]
+    fn large_work_is_mapped_in_row_order() {
+        let rows = 1024;
+        let row_len = 1024;
+        let firsts = map_row_ranges(rows, row_len, |range| range.start);
+        assert!(firsts.windows(2).all(|pair| pair[0] < pair[1]));
+        let covered: usize = map_row_ranges(rows, row_len, |range| range.len())
+            .into_iter()
+            .sum();
+        assert_eq!(covered, rows);
+    }
+
+    #[test]
+    fn every_row_is_written_with_its_own_index() {
+        let row_len = 512;
+        let mut data = vec![0.0f32; 600 * row_len];
+        for_each_row_chunk(&mut data, row_len, |first_row, chunk| {
+            for (offset, row) in chunk.chunks_exact_mut(row_len).enumerate() {
+                row.fill((first_row + offset) as f32);
+            }
+        });
+        for (index, row) in data.chunks_exact(row_len).enumerate() {
+            assert!(row.iter().all(|&value| value == index as f32));
+        }
+    }
+}

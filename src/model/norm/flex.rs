@@ -1,0 +1,254 @@
+//! BatchNorm on burn's CPU backend through the kernels of [`crate::kernels::batch_norm`]:
+//! `Flex` for inference and `Autodiff<Flex>` for training, with a hand-written backward.
+//!
+//! `Norm<B>` is generic over any backend, so these functions compare `B` with the two
+//! concrete backends at run time (`TypeId`) and convert tensors between the identical
+//! types; for any other backend, or data that is not `f32`, they hand the input back
+//! and the caller uses the portable formulation.
+
+use std::any::{Any, TypeId};
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+
+use super::portable::BatchNormalized;
+use crate::kernels::batch_norm::{
+    gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Layout,
+};
+
+type Train = Autodiff<Flex>;
+
+/// `value` as type `U` when `T` and `U` are the same type, `value` back otherwise.
+fn same_type<T: 'static, U: 'static>(value: T) -> Result<U, T> {
+    if TypeId::of::<T>() != TypeId::of::<U>() {
+        return Err(value);
+    }
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
+    {
+        Some(converted) => Ok(converted),
+        None => slot.map_or_else(|| unreachable!("taken only on success"), Err),
+    }
+}
+
+/// Converts back a value whose type was already matched by [`same_type`].
+fn matched<T: 'static, U: 'static>(value: T) -> U {
+    same_type(value).unwrap_or_else(|_| unreachable!("the backend type was checked before"))
+}
+
+/// The logical elements of a contiguous `f32` tensor (callers check the dtype and
+/// make it contiguous first).
+fn values(tensor: &FlexTensor) -> &[f32] {
+    tensor.as_slice::<f32>().unwrap_or_default()
+}
+
+fn flex_tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn layout_of(dims: [usize; 4]) -> Layout {
+    let [batch, channels, height, width] = dims;
+    Layout {
+        batch,
+        channels,
+        spatial: height * width,
+    }
+}
+
+/// A `[C]` tensor of `B` from host values.
+fn host_tensor<B: Backend>(values: Vec<f32>, device: &B::Device) -> Tensor<B, 1> {
+    let channels = values.len();
+    Tensor::from_data(TensorData::new(values, [channels]), device)
+}
+
+/// `None` unless the tensor holds `f32` values.
+fn host_values<B: Backend>(tensor: Tensor<B, 1>) -> Option<Vec<f32>> {
+    tensor.into_data().into_vec::<f32>().ok()
+}
+
+/// The kernels read `f32` only; anything else takes the portable path.
+fn all_f32<B: Backend>(x: &Tensor<B, 4>, gamma: &Tensor<B, 1>, beta: &Tensor<B, 1>) -> bool {
+    [x.dtype(), gamma.dtype(), beta.dtype()]
+        .iter()
+        .all(|&dtype| dtype == DType::F32)
+}
+
+/// Training-mode forward on `Autodiff<Flex>` with `f32` data; anything else gets `x`
+/// back.
+pub(super) fn forward_train<B: Backend>(
+    x: Tensor<B, 4>,
+    gamma: &Tensor<B, 1>,
+    beta: &Tensor<B, 1>,
+    epsilon: f64,
+) -> Result<BatchNormalized<B>, Tensor<B, 4>> {
+    if !all_f32(&x, gamma, beta) {
+        return Err(x);
+    }
+    let device = x.device();
+    let x = same_type::<Tensor<B, 4>, Tensor<Train, 4>>(x)?;
+    let gamma = matched::<Tensor<B, 1>, Tensor<Train, 1>>(gamma.clone());
+    let beta = matched::<Tensor<B, 1>, Tensor<Train, 1>>(beta.clone());
+    let (output, mean, variance) = train(x, gamma, beta, epsilon);
+    Ok(BatchNormalized {
+        output: matched(output),
+        mean: host_tensor(mean, &device),
+        variance: host_tensor(variance, &device),
+    })
+}
+
+/// Output, batch mean and biased batch variance of `f32` tensors, with the backward
+/// pass registered on the autodiff graph.
+fn train(
+    x: Tensor<Train, 4>,
+    gamma: Tensor<Train, 1>,
+    beta: Tensor<Train, 1>,
+    epsilon: f64,
+) -> (Tensor<Train, 4>, Vec<f32>, Vec<f32>) {
+    let dims = x.dims();
+    let layout = layout_of(dims);
+    let x = x.into_primitive().tensor();
+    let gamma = gamma.into_primitive().tensor();
+    let beta = beta.into_primitive().tensor();
+    let input = x.primitive.to_contiguous();
+    let gamma_values = values(&gamma.primitive.to_contiguous()).to_vec();
+    let beta_values = values(&beta.primitive.to_contiguous()).to_vec();
+
+    let stats = statistics(values(&input), layout);
+    let inverse_std = inverse_std(&stats.variance, epsilon);
+    let scale: Vec<f32> = gamma_values
+        .iter()
+        .zip(&inverse_std)
+        .map(|(gamma, inv_std)| gamma * inv_std)
+        .collect();
+    let output = normalize(values(&input), layout, &stats.mean, &scale, &beta_values);
+    let output = flex_tensor(output, dims.to_vec());
+
+    let nodes = [x.node.clone(), gamma.node.clone(), beta.node.clone()];
+    let output = match BatchNormBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let saved = SavedForBackward {
+                input,
+                layout,
+                mean: stats.mean.clone(),
+                inverse_std,
+                gamma: gamma_values,
+            };
+            prep.finish(saved, output)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    (
+        Tensor::from_primitive(TensorPrimitive::Float(output)),
+        stats.mean,
+        stats.variance,
+    )
+}
+
+/// Inference-mode forward on `Flex` with the given per-channel statistics; any other
+/// backend gets `x` back.
+pub(super) fn forward_inference<B: Backend>(
+    x: Tensor<B, 4>,
+    gamma: Tensor<B, 1>,
+    beta: Tensor<B, 1>,
+    mean: Tensor<B, 1>,
+    variance: Tensor<B, 1>,
+    epsilon: f64,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    if x.dtype() != DType::F32 {
+        return Err(x);
+    }
+    let x = same_type::<Tensor<B, 4>, Tensor<Flex, 4>>(x)?;
+    let host = (
+        host_values(gamma),
+        host_values(beta),
+        host_values(mean),
+        host_values(variance),
+    );
+    let (Some(gamma), Some(beta), Some(mean), Some(variance)) = host else {
+        return Err(matched(x));
+    };
+    let dims = x.dims();
+    let input = x.into_primitive().tensor().to_contiguous();
+    let scale: Vec<f32> = gamma
+        .iter()
+        .zip(inverse_std(&variance, epsilon))
+        .map(|(gamma, inv_std)| gamma * inv_std)
+        .collect();
+    let output = normalize(values(&input), layout_of(dims), &mean, &scale, &beta);
+    let output = flex_tensor(output, dims.to_vec());
+    Ok(matched(Tensor::<Flex, 4>::from_primitive(
+        TensorPrimitive::Float(output),
+    )))
+}
+
+#[derive(Debug)]
+struct BatchNormBackward;
+
+/// What the backward pass needs from the forward one (the input is shared, not copied).
+#[derive(Clone, Debug)]
+struct SavedForBackward {
+    input: FlexTensor,
+    layout: Layout,
+    mean: Vec<f32>,
+    inverse_std: Vec<f32>,
+    gamma: Vec<f32>,
+}
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    type State = SavedForBackward;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [input_node, gamma_node, beta_node] = ops.parents;
+        let saved = ops.state;
+        let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let x = values(&saved.input);
+        let sums = gradient_sums(x, values(&grad_output), saved.layout, &saved.mean);
+        let channels = vec![saved.layout.channels];
+
+        if let Some(node) = gamma_node {
+            let grad_gamma = sums
+                .grad_times_centred
+                .iter()
+                .zip(&saved.inverse_std)
+                .map(|(&sum, &inv_std)| (sum * f64::from(inv_std)) as f32)
+                .collect();
+            grads.register::<Flex>(node.id, flex_tensor(grad_gamma, channels.clone()));
+        }
+        if let Some(node) = beta_node {
+            let grad_beta = sums.grad.iter().map(|&sum| sum as f32).collect();
+            grads.register::<Flex>(node.id, flex_tensor(grad_beta, channels));
+        }
+        if let Some(node) = input_node {
+            // The output gradient becomes the input gradient in place (copied first
+            // only if someone else still holds it).
+            let mut grad_input = grad_output;
+            input_gradient_in_place(
+                x,
+                grad_input.storage_mut::<f32>(),
+                saved.layout,
+                &saved.mean,
+                &saved.inverse_std,
+                &saved.gamma,
+                &sums,
+            );
+            grads.register::<Flex>(node.id, grad_input);
+        }
+    }
+}

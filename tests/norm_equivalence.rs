@@ -1,0 +1,314 @@
+//! `Norm` against burn's own `BatchNorm` on `Autodiff<Flex>` / `Flex`: outputs, input
+//! and parameter gradients, running statistics and inference outputs, through both
+//! the CPU kernels (`forward`) and the plain-tensor path (`forward_portable`).
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{AutodiffModule, Module, Param};
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor};
+use fer::model::{trainable_parameter_count, Norm};
+
+type Train = Autodiff<Flex>;
+
+const SHAPES: [[usize; 4]; 4] = [
+    [8, 16, 10, 10],
+    [4, 3, 5, 7],
+    [3, 5, 1, 2],
+    [32, 16, 40, 40],
+];
+
+/// Which `Norm` entry point a check goes through.
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Kernels,
+    Portable,
+}
+
+fn run<B: Backend>(norm: &Norm<B>, path: Path, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match path {
+        Path::Kernels => norm.forward(x),
+        Path::Portable => norm.forward_portable(x),
+    }
+}
+
+fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    match tensor.into_data().into_vec::<f32>() {
+        Ok(values) => values,
+        Err(error) => panic!("not f32 data: {error:?}"),
+    }
+}
+
+/// Every element within `relative` of the reference, measured against the element's
+/// magnitude plus the reference's root mean square (so values that cancel to about
+/// zero are judged on the scale of their tensor, not on their own).
+fn assert_close(what: &str, actual: Vec<f32>, expected: Vec<f32>, relative: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    let rms = (expected.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>()
+        / expected.len().max(1) as f64)
+        .sqrt();
+    let mut worst = 0.0f64;
+    for (index, (&a, &e)) in actual.iter().zip(&expected).enumerate() {
+        let (a, e) = (f64::from(a), f64::from(e));
+        let allowed = relative * (e.abs() + rms);
+        assert!(
+            (a - e).abs() <= allowed,
+            "{what}[{index}]: {a} vs burn's {e} (allowed {allowed:e})"
+        );
+        worst = worst.max((a - e).abs() / (e.abs() + rms).max(f64::MIN_POSITIVE));
+    }
+    println!("{what}: worst relative difference {worst:.2e}");
+}
+
+fn random<B: Backend, const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<B, D> {
+    Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
+}
+
+/// A burn `BatchNorm` and a `Norm` sharing random gamma and beta.
+fn pair<B: Backend>(channels: usize) -> (BatchNorm<B>, Norm<B>) {
+    let device = Default::default();
+    let gamma = random::<B, 1>([channels], 1.0, 0.5);
+    let beta = random::<B, 1>([channels], 0.0, 0.5);
+    let mut reference = BatchNormConfig::new(channels).init::<B>(&device);
+    reference.gamma = Param::from_tensor(gamma.clone());
+    reference.beta = Param::from_tensor(beta.clone());
+    let mut norm = Norm::new(channels, &device);
+    norm.gamma = Param::from_tensor(gamma);
+    norm.beta = Param::from_tensor(beta);
+    (reference, norm)
+}
+
+/// One training step of both on the same batch: output, input and parameter
+/// gradients of `sum(weights * bn(x))` must agree.
+fn check_training_step(
+    reference: &BatchNorm<Train>,
+    norm: &Norm<Train>,
+    path: Path,
+    shape: [usize; 4],
+    input_requires_grad: bool,
+) -> Vec<f32> {
+    let label = format!("{path:?} {shape:?}");
+    let mut x = random::<Train, 4>(shape, 0.5, 2.0);
+    if input_requires_grad {
+        x = x.require_grad();
+    }
+    let weights = random::<Train, 4>(shape, 0.0, 1.0);
+
+    let expected = reference.forward(x.clone());
+    let expected_grads = (expected.clone() * weights.clone()).sum().backward();
+    let actual = run(norm, path, x.clone());
+    let actual_grads = (actual.clone() * weights).sum().backward();
+
+    assert_close(
+        &format!("{label} output"),
+        values(actual),
+        values(expected),
+        1e-4,
+    );
+    if input_requires_grad {
+        let (Some(actual_dx), Some(expected_dx)) = (x.grad(&actual_grads), x.grad(&expected_grads))
+        else {
+            panic!("{label}: no input gradient");
+        };
+        assert_close(
+            &format!("{label} input gradient"),
+            values(actual_dx),
+            values(expected_dx),
+            1e-4,
+        );
+    }
+    let parameter_grads = [
+        (
+            "gamma",
+            norm.gamma.grad(&actual_grads),
+            reference.gamma.grad(&expected_grads),
+        ),
+        (
+            "beta",
+            norm.beta.grad(&actual_grads),
+            reference.beta.grad(&expected_grads),
+        ),
+    ];
+    for (name, actual, expected) in parameter_grads {
+        let (Some(actual), Some(expected)) = (actual, expected) else {
+            panic!("{label}: no {name} gradient");
+        };
+        assert_close(
+            &format!("{label} {name} gradient"),
+            values(actual),
+            values(expected),
+            1e-4,
+        );
+    }
+    values(x)
+}
+
+/// Running statistics computed in `f64` from the batches, updated like burn's
+/// `BatchNorm` (momentum 0.1, biased variance).
+struct ExactRunning {
+    shape: [usize; 4],
+    mean: Vec<f64>,
+    var: Vec<f64>,
+}
+
+impl ExactRunning {
+    fn new(shape: [usize; 4]) -> Self {
+        Self {
+            shape,
+            mean: vec![0.0; shape[1]],
+            var: vec![1.0; shape[1]],
+        }
+    }
+
+    fn update(&mut self, batch: &[f32]) {
+        let [_, channels, height, width] = self.shape;
+        let spatial = height * width;
+        for channel in 0..channels {
+            let values: Vec<f64> = batch
+                .chunks(spatial)
+                .skip(channel)
+                .step_by(channels)
+                .flatten()
+                .map(|&v| f64::from(v))
+                .collect();
+            let count = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / count;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / count;
+            self.mean[channel] = 0.9 * self.mean[channel] + 0.1 * mean;
+            self.var[channel] = 0.9 * self.var[channel] + 0.1 * var;
+        }
+    }
+}
+
+fn as_f32(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&v| v as f32).collect()
+}
+
+/// Ours within 1e-6 of the exact statistics; burn's own `f32` sums drift by a few
+/// 1e-6 on large batches, so ours and burn's agree within 1e-5.
+fn check_running_statistics(
+    reference: &BatchNorm<Train>,
+    norm: &Norm<Train>,
+    exact: &ExactRunning,
+    label: &str,
+) {
+    let ours = [
+        ("mean", values(norm.running_mean.value_sync()), &exact.mean),
+        ("var", values(norm.running_var.value_sync()), &exact.var),
+    ];
+    for (name, actual, exact) in ours {
+        assert_close(
+            &format!("{label} running {name} vs exact"),
+            actual,
+            as_f32(exact),
+            1e-6,
+        );
+    }
+    let burns = [
+        (
+            "mean",
+            values(norm.running_mean.value_sync()),
+            values(reference.running_mean.value_sync()),
+        ),
+        (
+            "var",
+            values(norm.running_var.value_sync()),
+            values(reference.running_var.value_sync()),
+        ),
+    ];
+    for (name, actual, expected) in burns {
+        assert_close(
+            &format!("{label} running {name} vs burn"),
+            actual,
+            expected,
+            1e-5,
+        );
+    }
+}
+
+/// Several training steps, then the running statistics and the inference outputs.
+fn check_path(path: Path) {
+    for shape in SHAPES {
+        let (reference, norm) = pair::<Train>(shape[1]);
+        let mut exact = ExactRunning::new(shape);
+        for _ in 0..4 {
+            let batch = check_training_step(&reference, &norm, path, shape, true);
+            exact.update(&batch);
+        }
+        let label = format!("{path:?} {shape:?}");
+        check_running_statistics(&reference, &norm, &exact, &label);
+
+        let x = random::<Flex, 4>(shape, 0.5, 2.0);
+        let expected = reference.valid().forward(x.clone());
+        let actual = run(&norm.valid(), path, x);
+        assert_close(
+            &format!("{label} inference output"),
+            values(actual),
+            values(expected),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn kernels_match_burn_batch_norm_in_training_and_inference() {
+    check_path(Path::Kernels);
+}
+
+#[test]
+fn portable_path_matches_burn_batch_norm_in_training_and_inference() {
+    check_path(Path::Portable);
+}
+
+#[test]
+fn parameter_gradients_flow_when_the_input_needs_none() {
+    let shape = [4, 6, 3, 3];
+    let (reference, norm) = pair::<Train>(shape[1]);
+    let _ = check_training_step(&reference, &norm, Path::Kernels, shape, false);
+}
+
+#[test]
+fn non_contiguous_input_is_normalised_like_a_contiguous_one() {
+    let (reference, norm) = pair::<Train>(5);
+    // [N, H, W, C] permuted to [N, C, H, W]: a strided view.
+    let x = random::<Train, 4>([3, 4, 6, 5], 0.5, 2.0)
+        .permute([0, 3, 1, 2])
+        .require_grad();
+    let weights = random::<Train, 4>([3, 5, 4, 6], 0.0, 1.0);
+    let expected = reference.forward(x.clone());
+    let expected_grad = x.grad(&(expected.clone() * weights.clone()).sum().backward());
+    let actual = norm.forward(x.clone());
+    let actual_grad = x.grad(&(actual.clone() * weights).sum().backward());
+    assert_close("permuted output", values(actual), values(expected), 1e-4);
+    let (Some(actual_grad), Some(expected_grad)) = (actual_grad, expected_grad) else {
+        panic!("no input gradient");
+    };
+    assert_close(
+        "permuted input gradient",
+        values(actual_grad),
+        values(expected_grad),
+        1e-4,
+    );
+}
+
+#[test]
+fn running_statistics_survive_the_record_and_stay_out_of_the_parameter_count() {
+    let device = Default::default();
+    let channels = 7;
+    let norm = Norm::<Train>::new(channels, &device);
+    let _ = norm.forward(random::<Train, 4>([4, channels, 5, 5], 3.0, 2.0));
+    let trained_mean = values(norm.running_mean.value_sync());
+    assert!(
+        trained_mean.iter().all(|&mean| mean > 0.1),
+        "running mean moved: {trained_mean:?}"
+    );
+
+    let restored = Norm::<Train>::new(channels, &device).load_record(norm.clone().into_record());
+    assert_eq!(values(restored.running_mean.value()), trained_mean);
+    assert_eq!(
+        values(restored.running_var.value()),
+        values(norm.running_var.value_sync())
+    );
+    assert_eq!(trainable_parameter_count(&restored), 2 * channels);
+    assert_eq!(restored.num_params(), 4 * channels);
+}
