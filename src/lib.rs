@@ -5,10 +5,10 @@
 //! `metrics` (confusion matrix). The engine never touches the terminal.
 
 pub mod data;
+pub mod device;
 pub mod kernels;
 pub mod metrics;
 pub mod model;
-pub mod train;
-pub mod device;
 pub mod run;
+pub mod train;
 pub mod tui;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Data(args) => cli::info::data(args),
         Command::Models => cli::info::models(),
         Command::Bench(args) => cli::bench::run(args),
+        Command::Devices(args) => cli::devices::run(args),
         Command::Watch(args) => cli::watch::run(args),
         Command::Ctl(args) => cli::ctl::run(args),
     };

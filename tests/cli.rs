@@ -29,7 +29,11 @@ fn write_small_csv(dir: &Path) -> PathBuf {
     let mut add = |split: &Split, count: usize, usage: &str, offset: usize| {
         for index in offset..offset + count {
             let pixels: Vec<String> = split.image(index).iter().map(|p| p.to_string()).collect();
-            text.push_str(&format!("{},{},{usage}\n", split.labels[index], pixels.join(" ")));
+            text.push_str(&format!(
+                "{},{},{usage}\n",
+                split.labels[index],
+                pixels.join(" ")
+            ));
         }
     };
     add(&sample.train, 64, "Training", 0);
@@ -41,7 +45,10 @@ fn write_small_csv(dir: &Path) -> PathBuf {
 }
 
 fn only_run_dir(runs: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(dirs.len(), 1, "one run directory in {}", runs.display());
     dirs.pop().unwrap()
 }
@@ -55,7 +62,10 @@ fn asking_for_cuda_without_it_is_a_one_line_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert_eq!(message.trim().lines().count(), 1, "{message}");
-    assert!(message.contains("CUDA") && !message.contains("panicked"), "{message}");
+    assert!(
+        message.contains("CUDA") && !message.contains("panicked"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -71,12 +81,19 @@ fn bad_data_names_the_file_and_exits_2() {
     let output = fer(&["data", bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("bad.csv:2") && message.contains("2304"), "{message}");
+    assert!(
+        message.contains("bad.csv:2") && message.contains("2304"),
+        "{message}"
+    );
     assert!(!message.contains("panicked"));
 
     let output = fer(&["train", "--model", "resnet9000"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("resnet18"), "lists the valid names: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("resnet18"),
+        "lists the valid names: {}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -88,8 +105,14 @@ fn data_and_models_print_summaries() {
     let output = fer(&["models"]);
     assert!(output.status.success());
     let text = stdout(&output);
-    assert!(text.contains("resnet18") && text.contains("11,171,271"), "{text}");
-    assert!(text.contains("densenet121") && text.contains("6,952,071"), "{text}");
+    assert!(
+        text.contains("resnet18") && text.contains("11,171,271"),
+        "{text}"
+    );
+    assert!(
+        text.contains("densenet121") && text.contains("6,952,071"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -98,18 +121,40 @@ fn train_eval_predict_and_resume_from_the_command_line() {
     let csv = write_small_csv(dir.path());
     let runs = dir.path().join("runs");
     let base = [
-        "--data", csv.to_str().unwrap(), "--model", "resnet8", "--batch-size", "32", "--tta", "none",
-        "--runs-dir", runs.to_str().unwrap(), "--headless",
+        "--data",
+        csv.to_str().unwrap(),
+        "--model",
+        "resnet8",
+        "--batch-size",
+        "32",
+        "--tta",
+        "none",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--headless",
     ];
     let output = fer(&[&["train", "--epochs", "1"], &base[..]].concat());
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("epoch 1/1") && text.contains("val acc"), "{text}");
+    assert!(
+        text.contains("epoch 1/1") && text.contains("val acc"),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "no ANSI codes without a terminal");
-    assert!(text.contains("test (best epoch 1)"), "PrivateTest rows are the test split: {text}");
+    assert!(
+        text.contains("test (best epoch 1)"),
+        "PrivateTest rows are the test split: {text}"
+    );
 
     let run = only_run_dir(&runs);
-    for file in ["config.ron", "events.jsonl", "metrics.csv", "summary.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt"] {
+    for file in [
+        "config.ron",
+        "events.jsonl",
+        "metrics.csv",
+        "summary.json",
+        "checkpoints/last.ckpt",
+        "checkpoints/best.ckpt",
+    ] {
         assert!(run.join(file).is_file(), "{file} exists");
     }
     let run_arg = run.to_str().unwrap();
@@ -117,31 +162,63 @@ fn train_eval_predict_and_resume_from_the_command_line() {
     let output = fer(&["eval", "--run", run_arg, "--split", "test"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("accuracy") && text.contains("Surprise") && text.contains("16 images"), "{text}");
+    assert!(
+        text.contains("accuracy") && text.contains("Surprise") && text.contains("16 images"),
+        "{text}"
+    );
 
     let image = dir.path().join("face.png");
-    image::GrayImage::from_pixel(IMAGE_SIDE as u32 * 2, IMAGE_SIDE as u32, image::Luma([128])).save(&image).unwrap();
+    image::GrayImage::from_pixel(IMAGE_SIDE as u32 * 2, IMAGE_SIDE as u32, image::Luma([128]))
+        .save(&image)
+        .unwrap();
     let output = fer(&["predict", "--run", run_arg, image.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).matches('%').count(), 3, "top-3: {}", stdout(&output));
+    assert_eq!(
+        stdout(&output).matches('%').count(),
+        3,
+        "top-3: {}",
+        stdout(&output)
+    );
 
     let output = fer(&["train", "--resume", run_arg]);
-    assert_eq!(output.status.code(), Some(2), "a finished run needs --epochs to go on");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a finished run needs --epochs to go on"
+    );
     assert!(stderr(&output).contains("--epochs"));
     let output = fer(&["train", "--resume", run_arg, "--epochs", "2", "--headless"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("epoch 2/2"));
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().count(), 3, "one row per epoch after resuming: {metrics}");
+    assert_eq!(
+        metrics.lines().count(),
+        3,
+        "one row per epoch after resuming: {metrics}"
+    );
 
-    let output = fer(&["train", "--config", run.join("config.ron").to_str().unwrap(), "--epochs", "1",
-        "--runs-dir", runs.to_str().unwrap()]);
-    assert!(output.status.success(), "config.ron re-runs as is: {}", stderr(&output));
+    let output = fer(&[
+        "train",
+        "--config",
+        run.join("config.ron").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "config.ron re-runs as is: {}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn bench_prints_json_like_the_pytorch_reference() {
-    let output = fer(&["bench", "--model", "resnet8", "--batch", "8", "--steps", "1", "--warmup", "0", "--device", "cpu"]);
+    let output = fer(&[
+        "bench", "--model", "resnet8", "--batch", "8", "--steps", "1", "--warmup", "0", "--device",
+        "cpu",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(report["mode"], "speed");

@@ -28,10 +28,22 @@ fn a_run_writes_every_file_of_the_run_directory() {
     assert_eq!(reread, config);
 
     let logged = run.read_events().unwrap();
-    assert_eq!(logged, events, "events.jsonl holds exactly the events sent to the viewer");
+    assert_eq!(
+        logged, events,
+        "events.jsonl holds exactly the events sent to the viewer"
+    );
     assert!(matches!(logged.first(), Some(Event::RunStarted { .. })));
-    assert!(matches!(logged.last(), Some(Event::RunFinished { stopped: false, .. })));
-    assert_eq!(logged.iter().filter(|e| matches!(e, Event::EpochFinished(_))).count(), 2);
+    assert!(matches!(
+        logged.last(),
+        Some(Event::RunFinished { stopped: false, .. })
+    ));
+    assert_eq!(
+        logged
+            .iter()
+            .filter(|e| matches!(e, Event::EpochFinished(_)))
+            .count(),
+        2
+    );
 
     let metrics = std::fs::read_to_string(run.metrics_path()).unwrap();
     let lines: Vec<&str> = metrics.lines().collect();
@@ -45,7 +57,10 @@ fn a_run_writes_every_file_of_the_run_directory() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.summary_path()).unwrap()).unwrap();
     assert_eq!(summary["epochs_completed"], 2);
-    assert!(summary["test_accuracy"].is_number(), "the test split is evaluated at the end");
+    assert!(
+        summary["test_accuracy"].is_number(),
+        "the test split is evaluated at the end"
+    );
 }
 
 #[test]
@@ -61,13 +76,24 @@ fn checkpoints_round_trip_and_reject_damage() {
     assert_eq!(checkpoint.state.completed_epochs, 1);
     assert_eq!(checkpoint.state.history.len(), 1);
     let bytes = checkpoint.encode().unwrap();
-    assert_eq!(bytes, std::fs::read(&path).unwrap(), "decode then encode gives the same file");
+    assert_eq!(
+        bytes,
+        std::fs::read(&path).unwrap(),
+        "decode then encode gives the same file"
+    );
 
     let truncated = &bytes[..bytes.len() / 2];
-    let error = CheckpointFile::decode(truncated, &path).err().expect("a truncated file fails");
+    let error = CheckpointFile::decode(truncated, &path)
+        .err()
+        .expect("a truncated file fails");
     assert!(error.to_string().contains("truncated"), "{error}");
-    let error = CheckpointFile::decode(b"not a checkpoint", &path).err().unwrap();
-    assert!(error.to_string().contains("not a fer checkpoint"), "{error}");
+    let error = CheckpointFile::decode(b"not a checkpoint", &path)
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().contains("not a fer checkpoint"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -77,23 +103,40 @@ fn resuming_gives_the_same_result_as_an_uninterrupted_run() {
     let config = fast_config(2);
     let straight = new_run(root.path(), &config);
     let (mut mid_epoch, mut epoch_end) = (None, None);
-    let (result, _) = common::train_watching(&straight, config.clone(), data.clone(), None, &[], |event, commands| {
-        match event {
-            // Asked after step 1; it lands at whichever step boundary comes next.
-            Event::Progress { epoch: 1, step: 1, .. } => commands.send(Command::CheckpointNow).unwrap(),
-            Event::CheckpointSaved { kind: CheckpointKind::Last, epoch, step, .. } => {
-                let copy = Some(last_checkpoint(&straight));
-                if *epoch == 0 && *step > 0 {
-                    mid_epoch = copy;
-                } else if *epoch == 1 {
-                    epoch_end = copy;
+    let (result, _) = common::train_watching(
+        &straight,
+        config.clone(),
+        data.clone(),
+        None,
+        &[],
+        |event, commands| {
+            match event {
+                // Asked after step 1; it lands at whichever step boundary comes next.
+                Event::Progress {
+                    epoch: 1, step: 1, ..
+                } => commands.send(Command::CheckpointNow).unwrap(),
+                Event::CheckpointSaved {
+                    kind: CheckpointKind::Last,
+                    epoch,
+                    step,
+                    ..
+                } => {
+                    let copy = Some(last_checkpoint(&straight));
+                    if *epoch == 0 && *step > 0 {
+                        mid_epoch = copy;
+                    } else if *epoch == 1 {
+                        epoch_end = copy;
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-    });
+        },
+    );
     result.unwrap();
-    let (mid_epoch, epoch_end) = (mid_epoch.expect("a mid-epoch checkpoint"), epoch_end.expect("epoch 1 checkpoint"));
+    let (mid_epoch, epoch_end) = (
+        mid_epoch.expect("a mid-epoch checkpoint"),
+        epoch_end.expect("epoch 1 checkpoint"),
+    );
     assert!(mid_epoch.state.step_in_epoch > 0);
     let finished = last_checkpoint(&straight);
     let probe = common::head(&data.val, 32);
@@ -104,14 +147,25 @@ fn resuming_gives_the_same_result_as_an_uninterrupted_run() {
         let start = snapshot.state.completed_epochs + 1;
         let (result, events) = train(&resumed, config.clone(), data.clone(), Some(snapshot), &[]);
         result.unwrap();
-        assert!(events.iter().any(|e| matches!(e, Event::RunStarted { start_epoch, .. } if *start_epoch == start)));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Event::RunStarted { start_epoch, .. } if *start_epoch == start)));
         let after = last_checkpoint(&resumed);
-        assert_eq!(common::probabilities(&after, &probe), expected, "same weights as the uninterrupted run");
+        assert_eq!(
+            common::probabilities(&after, &probe),
+            expected,
+            "same weights as the uninterrupted run"
+        );
         let (a, b) = (&finished.state.history[1], &after.state.history[1]);
         assert_eq!(a.val_confusion, b.val_confusion);
         assert_eq!(a.val_loss, b.val_loss);
         assert_eq!(a.lr, b.lr);
-        assert!((a.train_loss - b.train_loss).abs() < 1e-5, "{} vs {}", a.train_loss, b.train_loss);
+        assert!(
+            (a.train_loss - b.train_loss).abs() < 1e-5,
+            "{} vs {}",
+            a.train_loss,
+            b.train_loss
+        );
     }
 }
 
@@ -122,12 +176,28 @@ fn stop_checkpoints_and_the_run_resumes_from_there() {
     let run = new_run(root.path(), &fast_config(1));
     let (result, events) = train(&run, fast_config(1), data.clone(), None, &[Command::Stop]);
     assert!(result.unwrap().stopped);
-    let saved = events.iter().position(|e| matches!(e, Event::CheckpointSaved { kind: CheckpointKind::Last, .. }));
-    let acknowledged = events
-        .iter()
-        .position(|e| matches!(e, Event::CommandApplied { command: Command::Stop }));
+    let saved = events.iter().position(|e| {
+        matches!(
+            e,
+            Event::CheckpointSaved {
+                kind: CheckpointKind::Last,
+                ..
+            }
+        )
+    });
+    let acknowledged = events.iter().position(|e| {
+        matches!(
+            e,
+            Event::CommandApplied {
+                command: Command::Stop
+            }
+        )
+    });
     assert!(saved.is_some() && acknowledged.is_some());
-    assert!(matches!(events.last(), Some(Event::RunFinished { stopped: true, .. })));
+    assert!(matches!(
+        events.last(),
+        Some(Event::RunFinished { stopped: true, .. })
+    ));
 
     let (result, _) = train(&run, fast_config(1), data, Some(last_checkpoint(&run)), &[]);
     let outcome = result.unwrap();
@@ -142,7 +212,9 @@ fn commands_apply_between_steps_and_are_acknowledged() {
     let commands = [
         Command::Pause,
         Command::CheckpointNow,
-        Command::SetSchedule { name: ScheduleName::Cosine },
+        Command::SetSchedule {
+            name: ScheduleName::Cosine,
+        },
         Command::Resume,
     ];
     let (result, events) = train(&run, fast_config(1), tiny_dataset(64, 32), None, &commands);
@@ -150,11 +222,27 @@ fn commands_apply_between_steps_and_are_acknowledged() {
 
     let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted);
     let paused = position(&|e| matches!(e, Event::Paused { .. })).expect("paused");
-    let saved = position(&|e| matches!(e, Event::CheckpointSaved { step: 0, .. })).expect("checkpoint at step 0");
-    let checkpoint_ack =
-        position(&|e| matches!(e, Event::CommandApplied { command: Command::CheckpointNow })).unwrap();
-    let plan = position(&|e| matches!(e, Event::SchedulePlan { name: ScheduleName::Cosine, .. }))
-        .expect("a new plan for the cosine schedule");
+    let saved = position(&|e| matches!(e, Event::CheckpointSaved { step: 0, .. }))
+        .expect("checkpoint at step 0");
+    let checkpoint_ack = position(&|e| {
+        matches!(
+            e,
+            Event::CommandApplied {
+                command: Command::CheckpointNow
+            }
+        )
+    })
+    .unwrap();
+    let plan = position(&|e| {
+        matches!(
+            e,
+            Event::SchedulePlan {
+                name: ScheduleName::Cosine,
+                ..
+            }
+        )
+    })
+    .expect("a new plan for the cosine schedule");
     let resumed = position(&|e| matches!(e, Event::Resumed)).expect("resumed");
     assert!(paused < saved && saved < checkpoint_ack && checkpoint_ack < plan && plan < resumed);
 
@@ -169,15 +257,25 @@ fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
     let data = tiny_dataset(64, 32);
     let run = new_run(root.path(), &fast_config(1));
     let commands = [
-        Command::QueueModel { model: "resnet8".into() },
-        Command::QueueModel { model: "resnet9000".into() },
-        Command::QueueModel { model: "VGG13".into() },
+        Command::QueueModel {
+            model: "resnet8".into(),
+        },
+        Command::QueueModel {
+            model: "resnet9000".into(),
+        },
+        Command::QueueModel {
+            model: "VGG13".into(),
+        },
         Command::RemoveQueued { index: 0 },
         Command::RemoveQueued { index: 5 },
     ];
     let (result, events) = train(&run, fast_config(1), data.clone(), None, &commands);
     let outcome = result.unwrap();
-    assert_eq!(outcome.queue, vec!["vgg13".to_string()], "names are checked and spelled as the registry does");
+    assert_eq!(
+        outcome.queue,
+        vec!["vgg13".to_string()],
+        "names are checked and spelled as the registry does"
+    );
 
     let queues: Vec<Vec<String>> = events
         .iter()
@@ -187,7 +285,15 @@ fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
         })
         .collect();
     let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    assert_eq!(queues, vec![strings(&[]), strings(&["resnet8"]), strings(&["resnet8", "vgg13"]), strings(&["vgg13"])]);
+    assert_eq!(
+        queues,
+        vec![
+            strings(&[]),
+            strings(&["resnet8"]),
+            strings(&["resnet8", "vgg13"]),
+            strings(&["vgg13"])
+        ]
+    );
     let rejected: Vec<&Command> = events
         .iter()
         .filter_map(|e| match e {
@@ -195,23 +301,45 @@ fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
             _ => None,
         })
         .collect();
-    assert_eq!(rejected, vec![&commands[1], &commands[4]], "an unknown model and a missing entry are refused");
-    let applied = events.iter().filter(|e| matches!(e, Event::CommandApplied { .. })).count();
+    assert_eq!(
+        rejected,
+        vec![&commands[1], &commands[4]],
+        "an unknown model and a missing entry are refused"
+    );
+    let applied = events
+        .iter()
+        .filter(|e| matches!(e, Event::CommandApplied { .. }))
+        .count();
     assert_eq!(applied, 3);
-    assert_eq!(run.read_events().unwrap(), events, "events.jsonl has the queue too");
+    assert_eq!(
+        run.read_events().unwrap(),
+        events,
+        "events.jsonl has the queue too"
+    );
 
     let checkpoint = last_checkpoint(&run);
     assert_eq!(checkpoint.state.queue, vec!["vgg13".to_string()]);
     let (result, events) = train(&run, fast_config(2), data, Some(checkpoint), &[]);
-    assert_eq!(result.unwrap().queue, vec!["vgg13".to_string()], "a resumed run keeps its queue");
-    assert!(events.iter().any(|e| matches!(e, Event::QueueChanged { queue } if queue == &["vgg13".to_string()])));
+    assert_eq!(
+        result.unwrap().queue,
+        vec!["vgg13".to_string()],
+        "a resumed run keeps its queue"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::QueueChanged { queue } if queue == &["vgg13".to_string()])));
 }
 
 #[test]
 fn every_pause_and_resume_is_answered() {
     let root = tempfile::tempdir().unwrap();
     let run = new_run(root.path(), &fast_config(1));
-    let commands = [Command::Pause, Command::Pause, Command::Resume, Command::Resume];
+    let commands = [
+        Command::Pause,
+        Command::Pause,
+        Command::Resume,
+        Command::Resume,
+    ];
     let (result, events) = train(&run, fast_config(1), tiny_dataset(64, 32), None, &commands);
     result.unwrap();
     let answers: Vec<&Command> = events
@@ -221,5 +349,9 @@ fn every_pause_and_resume_is_answered() {
             _ => None,
         })
         .collect();
-    assert_eq!(answers, commands.iter().collect::<Vec<_>>(), "a pause while paused and a stray resume are acknowledged");
+    assert_eq!(
+        answers,
+        commands.iter().collect::<Vec<_>>(),
+        "a pause while paused and a stray resume are acknowledged"
+    );
 }

@@ -6,8 +6,8 @@ mod common;
 use common::{fast_config, head, new_run, shared_data_file, train};
 use fer::data::{Dataset, LoadOptions};
 use fer::run::Event;
-use fer::train::OptimizerConfig;
 use fer::train::schedule::ScheduleName;
+use fer::train::OptimizerConfig;
 
 fn real_rows(train_rows: usize, val_rows: usize) -> Dataset {
     let path = shared_data_file();
@@ -38,7 +38,12 @@ fn a_short_cpu_run_beats_the_majority_baseline() {
     let mut config = fer::train::TrainConfig {
         batch_size: 64,
         lr: 3e-3,
-        optimizer: OptimizerConfig::AdamW { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 1e-4 },
+        optimizer: OptimizerConfig::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 1e-4,
+        },
         ..fast_config(3)
     };
     config.schedule.name = ScheduleName::Constant;
@@ -70,7 +75,10 @@ fn a_short_cpu_run_beats_the_majority_baseline() {
         last.train_loss
     );
     assert!(last.val_loss < epochs[0].val_loss, "validation loss falls");
-    assert!(last.train_accuracy > epochs[0].train_accuracy + 0.03, "training accuracy rises");
+    assert!(
+        last.train_accuracy > epochs[0].train_accuracy + 0.03,
+        "training accuracy rises"
+    );
     assert!(
         outcome.summary.best_val_accuracy > majority + 0.03,
         "best val accuracy {:.3} beats the majority baseline {majority:.3}",

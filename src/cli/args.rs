@@ -41,6 +41,8 @@ pub enum Command {
     Models,
     /// Measure training throughput (images/s) on synthetic batches; prints JSON.
     Bench(BenchArgs),
+    /// List the compute backends compiled in and the devices each one finds.
+    Devices(DevicesArgs),
     /// Open the dashboard of a run from another terminal (plain lines without one).
     Watch(WatchArgs),
     /// Steer a running run: pause, resume, checkpoint, schedule, queue, unqueue, stop.
@@ -59,6 +61,11 @@ pub struct TrainArgs {
     /// Number of epochs (with --resume: extend the run to this many).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Time budget: train for as many epochs as fit in M minutes, judged from the first
+    /// epoch's speed (validation included), with the schedule scaled to end with them.
+    /// The run then still saves its best checkpoint and evaluates the test split.
+    #[arg(long, value_name = "M")]
+    pub minutes: Option<f64>,
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Peak learning rate.
@@ -169,6 +176,17 @@ pub struct DataArgs {
     pub file: Option<PathBuf>,
     #[arg(long)]
     pub skip_bad_rows: bool,
+    /// Also write the loaded data to FILE in fer's compact cache format (u8 pixels,
+    /// labels, splits; gzip when FILE ends in .gz), which every --data reads back.
+    #[arg(long, value_name = "FILE")]
+    pub export_cache: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DevicesArgs {
+    /// One JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +204,27 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Also time each phase of the step (gather+augment, forward, backward, optimizer,
+    /// host read), waiting for the device after each one; adds `phases_ms` to the JSON.
+    #[arg(long)]
+    pub profile: bool,
+    /// Instead of speed: run --steps steps on real rows of --data (default: the bundled
+    /// sample) from weights made on the CPU, and print each step's loss, for comparing
+    /// devices. Use with --no-augment for a deterministic comparison.
+    #[arg(long, conflicts_with = "profile")]
+    pub parity: bool,
+    /// Turn off augmentation (centre crops only).
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Data for --parity (same formats as `fer train --data`).
+    #[arg(long, value_name = "FILE", requires = "parity")]
+    pub data: Option<PathBuf>,
+    /// Seed of the initial weights and of every random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Learning rate of the steps (constant).
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
 }
 
 #[derive(Args, Debug)]

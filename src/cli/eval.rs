@@ -14,7 +14,11 @@ use fer::train::TrainError;
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let run = RunDir::open(&args.run)?;
-    let kind = if args.last { CheckpointKind::Last } else { CheckpointKind::Best };
+    let kind = if args.last {
+        CheckpointKind::Last
+    } else {
+        CheckpointKind::Best
+    };
     let checkpoint = CheckpointFile::load(&run.checkpoint_path(kind))?;
     let mut config = checkpoint.state.config.clone();
     if let Some(tta) = args.tta {
@@ -27,10 +31,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
         SplitName::Test => ("test", std::mem::take(&mut dataset.test)),
     };
     if split.is_empty() {
-        return Err(UserError(format!("{} has no {name} rows (PrivateTest is the test split)", dataset.source)).into());
+        return Err(UserError(format!(
+            "{} has no {name} rows (PrivateTest is the test split)",
+            dataset.source
+        ))
+        .into());
     }
     let device = device::resolve(args.device.parse()?)?;
-    let task = EvalTask { checkpoint, config, split };
+    let task = EvalTask {
+        checkpoint,
+        config,
+        split,
+    };
     let evaluation = device::dispatch(device, task)?;
     println!(
         "{} ({} checkpoint, epoch {}) on the {name} split of {}: {} images, TTA {:?}",
@@ -41,7 +53,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         evaluation.0.confusion.total(),
         evaluation.2
     );
-    println!("accuracy {:.2}%  loss {:.4}\n", 100.0 * evaluation.0.accuracy(), evaluation.0.loss);
+    println!(
+        "accuracy {:.2}%  loss {:.4}\n",
+        100.0 * evaluation.0.accuracy(),
+        evaluation.0.loss
+    );
     println!("{}", per_class_table(&evaluation.0.confusion, &EMOTIONS));
     println!("{}", confusion_table(&evaluation.0.confusion, &EMOTIONS));
     Ok(())
@@ -56,10 +72,18 @@ struct EvalTask {
 impl BackendTask for EvalTask {
     type Output = Result<(Evaluation, usize, fer::train::Tta), TrainError>;
 
-    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, _name: String) -> Self::Output {
+    fn run<B: burn::tensor::backend::AutodiffBackend>(
+        self,
+        device: B::Device,
+        _name: String,
+    ) -> Self::Output {
         let epoch = self.checkpoint.state.completed_epochs;
-        let evaluation =
-            evaluate_checkpoint::<B::InnerBackend>(&self.config, self.checkpoint.model, &self.split, &device)?;
+        let evaluation = evaluate_checkpoint::<B::InnerBackend>(
+            &self.config,
+            self.checkpoint.model,
+            &self.split,
+            &device,
+        )?;
         Ok((evaluation, epoch, self.config.tta))
     }
 }

@@ -11,6 +11,10 @@ pub fn data(args: DataArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", fer::data::summary(&dataset));
     println!("loaded in {seconds:.2} s");
+    if let Some(path) = &args.export_cache {
+        let bytes = super::cache::write(&dataset, path)?;
+        println!("cache written: {} ({bytes} bytes)", path.display());
+    }
     Ok(())
 }
 

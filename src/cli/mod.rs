@@ -3,9 +3,12 @@
 
 pub mod args;
 pub mod bench;
+mod cache;
 pub mod ctl;
+pub mod devices;
 pub mod eval;
 pub mod info;
+mod parity;
 pub mod predict;
 pub mod session;
 mod signals;
@@ -22,12 +25,25 @@ use fer::data::{self, Dataset, LoadOptions};
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Loads `path`, or the bundled sample when there is none.
-pub fn load_dataset(path: Option<&Path>, skip_bad_rows: bool, seed: u64) -> Result<Dataset, data::DataError> {
-    match path {
-        Some(path) => data::load(path, &LoadOptions { skip_bad_rows, seed, ..LoadOptions::default() }),
-        None => data::bundled_sample(),
-    }
+/// Loads `path` (a data cache written by `fer data --export-cache`, or anything
+/// `fer::data::load` reads), or the bundled sample when there is none.
+pub fn load_dataset(
+    path: Option<&Path>,
+    skip_bad_rows: bool,
+    seed: u64,
+) -> anyhow::Result<Dataset> {
+    Ok(match path {
+        Some(path) if cache::is_cache(path) => cache::read(path)?,
+        Some(path) => data::load(
+            path,
+            &LoadOptions {
+                skip_bad_rows,
+                seed,
+                ..LoadOptions::default()
+            },
+        )?,
+        None => data::bundled_sample()?,
+    })
 }
 
 /// 2 for errors the user can fix, 1 for the rest.
@@ -35,10 +51,18 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     let user = error.chain().any(|cause| {
         cause.is::<UserError>()
             || cause.is::<fer::device::DeviceError>()
-            || cause.downcast_ref::<data::DataError>().is_some_and(|e| e.is_user_error())
-            || cause.downcast_ref::<fer::run::RunError>().is_some_and(|e| e.is_user_error())
-            || cause.downcast_ref::<fer::run::ControlError>().is_some_and(|e| e.is_user_error())
-            || cause.downcast_ref::<fer::train::TrainError>().is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<data::DataError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<fer::run::RunError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<fer::run::ControlError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<fer::train::TrainError>()
+                .is_some_and(|e| e.is_user_error())
     });
     if user {
         2

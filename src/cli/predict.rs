@@ -39,12 +39,23 @@ fn is_table(path: &Path) -> bool {
 }
 
 fn add_csv_rows(path: &Path, split: &mut Split, names: &mut Vec<String>) -> Result<()> {
-    let options = data::LoadOptions { val_fraction: 0.0, ..Default::default() };
+    let options = data::LoadOptions {
+        val_fraction: 0.0,
+        ..Default::default()
+    };
     let dataset = data::load(path, &options)?;
-    for (split_name, rows) in [("train", &dataset.train), ("val", &dataset.val), ("test", &dataset.test)] {
+    for (split_name, rows) in [
+        ("train", &dataset.train),
+        ("val", &dataset.val),
+        ("test", &dataset.test),
+    ] {
         for index in 0..rows.len() {
             split.push(rows.image(index), rows.labels[index]);
-            names.push(format!("{}[{split_name} {index}] (label {})", path.display(), EMOTIONS[rows.labels[index] as usize]));
+            names.push(format!(
+                "{}[{split_name} {index}] (label {})",
+                path.display(),
+                EMOTIONS[rows.labels[index] as usize]
+            ));
         }
     }
     Ok(())
@@ -69,9 +80,18 @@ struct PredictTask {
 impl BackendTask for PredictTask {
     type Output = Result<Vec<[f32; NUM_CLASSES]>, TrainError>;
 
-    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, _name: String) -> Self::Output {
+    fn run<B: burn::tensor::backend::AutodiffBackend>(
+        self,
+        device: B::Device,
+        _name: String,
+    ) -> Self::Output {
         let config = &self.checkpoint.state.config;
-        let evaluation = evaluate_checkpoint::<B::InnerBackend>(config, self.checkpoint.model, &self.split, &device)?;
+        let evaluation = evaluate_checkpoint::<B::InnerBackend>(
+            config,
+            self.checkpoint.model,
+            &self.split,
+            &device,
+        )?;
         Ok(evaluation.probabilities)
     }
 }

@@ -30,7 +30,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             dataset.train.len() + dataset.val.len()
         );
     }
-    config.schedule.validate().map_err(|e| UserError(e.to_string()))?;
+    config
+        .schedule
+        .validate()
+        .map_err(|e| UserError(e.to_string()))?;
     let device = device::resolve(config.device.parse()?)?;
     let run = match run {
         Some(run) => run,
@@ -47,7 +50,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     Session::start(setup, device, args.runs_dir.clone())?.follow(args.headless, args.ascii)
 }
 
-fn resumed(path: &Path, args: &TrainArgs) -> Result<(TrainConfig, Option<RunDir>, Option<CheckpointFile>)> {
+fn resumed(
+    path: &Path,
+    args: &TrainArgs,
+) -> Result<(TrainConfig, Option<RunDir>, Option<CheckpointFile>)> {
     let run = RunDir::open(path)?;
     if let Ok(pid) = fer::run::control::live_engine(&run) {
         return Err(UserError(format!(
@@ -58,7 +64,11 @@ fn resumed(path: &Path, args: &TrainArgs) -> Result<(TrainConfig, Option<RunDir>
     }
     let checkpoint_path = run.checkpoint_path(CheckpointKind::Last);
     if !checkpoint_path.is_file() {
-        return Err(UserError(format!("{} has no checkpoint to resume from", path.display())).into());
+        return Err(UserError(format!(
+            "{} has no checkpoint to resume from",
+            path.display()
+        ))
+        .into());
     }
     let checkpoint = CheckpointFile::load(&checkpoint_path)?;
     let mut config = checkpoint.state.config.clone();
@@ -67,6 +77,9 @@ fn resumed(path: &Path, args: &TrainArgs) -> Result<(TrainConfig, Option<RunDir>
     }
     if let Some(device) = &args.device {
         config.device = device.clone();
+    }
+    if args.minutes.is_some() {
+        config.minutes = args.minutes;
     }
     if config.epochs <= checkpoint.state.completed_epochs {
         return Err(UserError(format!(
@@ -107,6 +120,9 @@ fn apply_flags(config: &mut TrainConfig, args: &TrainArgs) {
     }
     set(&mut config.model, &args.model);
     set(&mut config.epochs, &args.epochs);
+    if args.minutes.is_some() {
+        config.minutes = args.minutes;
+    }
     set(&mut config.batch_size, &args.batch_size);
     set(&mut config.lr, &args.lr);
     set(&mut config.schedule.warmup_epochs, &args.warmup);
@@ -123,14 +139,17 @@ fn apply_flags(config: &mut TrainConfig, args: &TrainArgs) {
         Some(OptimizerName::Sgd) if !matches!(config.optimizer, OptimizerConfig::Sgd { .. }) => {
             config.optimizer = OptimizerConfig::default();
         }
-        Some(OptimizerName::Adamw) if !matches!(config.optimizer, OptimizerConfig::AdamW { .. }) => {
+        Some(OptimizerName::Adamw)
+            if !matches!(config.optimizer, OptimizerConfig::AdamW { .. }) =>
+        {
             config.optimizer = OptimizerConfig::adamw_default();
         }
         _ => {}
     }
     if let Some(decay) = args.weight_decay {
         match &mut config.optimizer {
-            OptimizerConfig::Sgd { weight_decay, .. } | OptimizerConfig::AdamW { weight_decay, .. } => {
+            OptimizerConfig::Sgd { weight_decay, .. }
+            | OptimizerConfig::AdamW { weight_decay, .. } => {
                 *weight_decay = decay;
             }
         }

@@ -113,9 +113,8 @@ impl RunDir {
 
     /// Rewrites `metrics.csv` from the epoch history (a resumed run keeps one row per epoch).
     pub fn write_metrics(&self, history: &[EpochMetrics]) -> Result<(), RunError> {
-        let mut text = String::from(
-            "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_macro_f1",
-        );
+        let mut text =
+            String::from("epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_macro_f1");
         for name in EMOTIONS {
             text.push_str(&format!(",val_recall_{}", name.to_lowercase()));
         }

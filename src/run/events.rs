@@ -143,11 +143,17 @@ pub enum Command {
     Pause,
     Resume,
     CheckpointNow,
-    SetSchedule { name: ScheduleName },
+    SetSchedule {
+        name: ScheduleName,
+    },
     /// Train this architecture (a name from `fer models`) after the current run.
-    QueueModel { model: String },
+    QueueModel {
+        model: String,
+    },
     /// Drop the queue entry at this 0-based index.
-    RemoveQueued { index: usize },
+    RemoveQueued {
+        index: usize,
+    },
     /// Checkpoint and stop after the current step (a stopped run does not start the queue).
     Stop,
 }

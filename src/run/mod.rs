@@ -8,7 +8,10 @@ mod events;
 mod tail;
 
 pub use control::{ControlError, ControlListener};
-pub use dir::{write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE, METRICS_FILE, SUMMARY_FILE};
+pub use dir::{
+    write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE, METRICS_FILE,
+    SUMMARY_FILE,
+};
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
 pub use tail::EventTail;

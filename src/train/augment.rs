@@ -37,15 +37,29 @@ impl AugmentDraws {
         for _ in 0..batch {
             let angle = uniform(rng, config.rotate_degrees) * PI / 180.0;
             let scale = rng.random_range(config.scale_min..=config.scale_max.max(config.scale_min));
-            let (shift_x, shift_y) = (uniform(rng, config.translate), uniform(rng, config.translate));
-            let flip = if config.horizontal_flip && rng.random_bool(0.5) { -1.0 } else { 1.0 };
-            let (cos, sin) = (angle.cos() / scale * crop_ratio, angle.sin() / scale * crop_ratio);
-            // theta = [[cos*flip, -sin, sx], [sin*flip, cos, sy]], stored transposed.
-            draws.affine_transposed.extend(
-                [cos * flip, sin * flip, -sin, cos, shift_x, shift_y].map(|v| v as f32),
+            let (shift_x, shift_y) = (
+                uniform(rng, config.translate),
+                uniform(rng, config.translate),
             );
-            draws.brightness.push(uniform(rng, config.brightness) as f32);
-            draws.contrast.push((1.0 + uniform(rng, config.contrast)) as f32);
+            let flip = if config.horizontal_flip && rng.random_bool(0.5) {
+                -1.0
+            } else {
+                1.0
+            };
+            let (cos, sin) = (
+                angle.cos() / scale * crop_ratio,
+                angle.sin() / scale * crop_ratio,
+            );
+            // theta = [[cos*flip, -sin, sx], [sin*flip, cos, sy]], stored transposed.
+            draws
+                .affine_transposed
+                .extend([cos * flip, sin * flip, -sin, cos, shift_x, shift_y].map(|v| v as f32));
+            draws
+                .brightness
+                .push(uniform(rng, config.brightness) as f32);
+            draws
+                .contrast
+                .push((1.0 + uniform(rng, config.contrast)) as f32);
             draws.erasing.extend(erasing_rectangle(config, rng));
         }
         draws

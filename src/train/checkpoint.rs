@@ -55,7 +55,9 @@ impl CheckpointFile {
     pub fn encode(&self) -> Result<Vec<u8>, TrainError> {
         let state = serde_json::to_vec(&self.state)
             .map_err(|e| TrainError::Checkpoint(format!("encoding state: {e}")))?;
-        let mut bytes = Vec::with_capacity(MAGIC.len() + 24 + state.len() + self.model.len() + self.optimizer.len());
+        let mut bytes = Vec::with_capacity(
+            MAGIC.len() + 24 + state.len() + self.model.len() + self.optimizer.len(),
+        );
         bytes.extend_from_slice(MAGIC);
         for part in [&state, &self.model, &self.optimizer] {
             bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
@@ -66,13 +68,20 @@ impl CheckpointFile {
 
     pub fn decode(bytes: &[u8], origin: &Path) -> Result<Self, TrainError> {
         let corrupt = |what: &str| TrainError::Checkpoint(format!("{}: {what}", origin.display()));
-        let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| corrupt("not a fer checkpoint"))?;
+        let rest = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| corrupt("not a fer checkpoint"))?;
         let mut parts = Vec::with_capacity(3);
         let mut rest = rest;
         for _ in 0..3 {
-            let (len, tail) = rest.split_at_checked(8).ok_or_else(|| corrupt("truncated"))?;
-            let len = u64::from_le_bytes(len.try_into().map_err(|_| corrupt("truncated"))?) as usize;
-            let (part, tail) = tail.split_at_checked(len).ok_or_else(|| corrupt("truncated"))?;
+            let (len, tail) = rest
+                .split_at_checked(8)
+                .ok_or_else(|| corrupt("truncated"))?;
+            let len =
+                u64::from_le_bytes(len.try_into().map_err(|_| corrupt("truncated"))?) as usize;
+            let (part, tail) = tail
+                .split_at_checked(len)
+                .ok_or_else(|| corrupt("truncated"))?;
             parts.push(part.to_vec());
             rest = tail;
         }
@@ -80,7 +89,11 @@ impl CheckpointFile {
         let model = parts.pop().unwrap_or_default();
         let state = serde_json::from_slice(&parts.pop().unwrap_or_default())
             .map_err(|e| corrupt(&format!("bad state header: {e}")))?;
-        Ok(Self { state, model, optimizer })
+        Ok(Self {
+            state,
+            model,
+            optimizer,
+        })
     }
 
     /// Writes atomically and returns the size in bytes.
@@ -91,7 +104,8 @@ impl CheckpointFile {
     }
 
     pub fn load(path: &Path) -> Result<Self, TrainError> {
-        let bytes = std::fs::read(path).map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
         Self::decode(&bytes, path)
     }
 }

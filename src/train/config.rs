@@ -32,6 +32,10 @@ pub struct TrainConfig {
     pub device: String,
     /// Seconds between progress events.
     pub progress_interval_s: f64,
+    /// Time budget: train for as many epochs as fit in this many minutes (measured
+    /// from the epochs themselves, validation included); `epochs` is then only the
+    /// plan for the first epoch. `None`: train for `epochs`.
+    pub minutes: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -52,6 +56,7 @@ impl Default for TrainConfig {
             seed: 0,
             device: "auto".into(),
             progress_interval_s: 2.0,
+            minutes: None,
         }
     }
 }

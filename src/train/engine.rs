@@ -12,6 +12,7 @@ use burn::tensor::{ElementConversion, Int, Tensor};
 
 use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
 use super::config::TrainConfig;
+use super::device_split::DeviceSplit;
 use super::evaluate::{evaluate, Evaluation};
 use super::random::{epoch_permutation, step_rng};
 use super::schedule::{Schedule, ScheduleName};
@@ -21,6 +22,7 @@ use super::{model_from_bytes, TrainError};
 use crate::data::Dataset;
 use crate::run::{CheckpointKind, Command, EpochMetrics, Event, EventLog, RunDir};
 
+mod budget;
 mod commands;
 
 /// What the engine needs to start (or resume) a run.
@@ -58,6 +60,8 @@ pub struct Engine<B: AutodiffBackend> {
     io: EngineIo,
     log: EventLog,
     trainer: Trainer<B>,
+    /// The training split, on the device for the whole run.
+    train_data: DeviceSplit<Inner<B>>,
     state: TrainingState,
     steps_per_epoch: usize,
     batch_size: usize,
@@ -69,7 +73,11 @@ pub struct Engine<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Engine<B> {
-    pub fn new(mut setup: EngineSetup, io: EngineIo, device: B::Device) -> Result<Self, TrainError> {
+    pub fn new(
+        mut setup: EngineSetup,
+        io: EngineIo,
+        device: B::Device,
+    ) -> Result<Self, TrainError> {
         let config = setup.config.clone();
         validate_config(&config, &setup.dataset)?;
         let batch_size = config.batch_size.min(setup.dataset.train.len());
@@ -87,11 +95,13 @@ impl<B: AutodiffBackend> Engine<B> {
             }
             None => fresh_state(&config, steps_per_epoch, std::mem::take(&mut setup.queue)),
         };
+        let train_data = DeviceSplit::upload(&setup.dataset.train, &device);
         Ok(Self {
             log: EventLog::open(&setup.run)?,
             setup,
             io,
             trainer,
+            train_data,
             state,
             steps_per_epoch,
             batch_size,
@@ -107,7 +117,9 @@ impl<B: AutodiffBackend> Engine<B> {
     pub fn run(&mut self) -> Result<Outcome, TrainError> {
         let result = self.run_epochs();
         if let Err(error) = &result {
-            self.emit(Event::RunFailed { error: error.to_string() });
+            self.emit(Event::RunFailed {
+                error: error.to_string(),
+            });
         }
         result
     }
@@ -154,7 +166,9 @@ impl<B: AutodiffBackend> Engine<B> {
         };
         self.emit(event);
         self.emit_plan();
-        self.emit(Event::QueueChanged { queue: self.state.queue.clone() });
+        self.emit(Event::QueueChanged {
+            queue: self.state.queue.clone(),
+        });
     }
 
     fn train_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
@@ -184,7 +198,7 @@ impl<B: AutodiffBackend> Engine<B> {
     fn train_step(&mut self, epoch: usize, step: usize, batch: &[usize]) {
         let mut rng = step_rng(self.state.config.seed, epoch, step);
         let lr = self.state.schedule.lr();
-        let output = self.trainer.step(&self.setup.dataset.train, batch, lr, &mut rng);
+        let output = self.trainer.step(&self.train_data, batch, lr, &mut rng);
         self.state.schedule.advance();
         self.accumulate(output, batch.len());
     }
@@ -244,7 +258,9 @@ impl<B: AutodiffBackend> Engine<B> {
             val_loss: evaluation.loss,
             val_accuracy: confusion.accuracy(),
             val_macro_f1: confusion.macro_f1(),
-            val_recall: (0..confusion.num_classes()).map(|c| confusion.recall(c)).collect(),
+            val_recall: (0..confusion.num_classes())
+                .map(|c| confusion.recall(c))
+                .collect(),
             val_confusion: confusion,
             seconds: partial.seconds + validation_started.elapsed().as_secs_f64(),
             images_per_second: partial.images as f64 / partial.seconds.max(1e-9),
@@ -253,15 +269,23 @@ impl<B: AutodiffBackend> Engine<B> {
         self.state.completed_epochs = epoch;
         self.state.step_in_epoch = 0;
         self.state.schedule.end_epoch(metrics.val_accuracy);
-        let is_best = self.state.best.is_none_or(|(_, best)| metrics.val_accuracy > best);
+        let is_best = self
+            .state
+            .best
+            .is_none_or(|(_, best)| metrics.val_accuracy > best);
         if is_best {
             self.state.best = Some((epoch, metrics.val_accuracy));
         }
         self.state.history.push(metrics.clone());
         self.setup.run.write_metrics(&self.state.history)?;
         self.emit(Event::EpochFinished(metrics.clone()));
+        // Before the checkpoints, so that they carry the new plan.
+        self.fit_time_budget(metrics.seconds);
         if is_best {
-            self.emit(Event::NewBest { epoch, val_accuracy: metrics.val_accuracy });
+            self.emit(Event::NewBest {
+                epoch,
+                val_accuracy: metrics.val_accuracy,
+            });
             self.checkpoint(CheckpointKind::Best)?;
         }
         self.checkpoint(CheckpointKind::Last)?;
@@ -301,7 +325,12 @@ impl<B: AutodiffBackend> Engine<B> {
             });
         }
         self.apply_commands_at_end()?;
-        let summary = RunSummary::new(&self.setup, &self.state, crate::model::parameter_count(&self.trainer.model), test.as_ref().map(|t| &t.1));
+        let summary = RunSummary::new(
+            &self.setup,
+            &self.state,
+            crate::model::parameter_count(&self.trainer.model),
+            test.as_ref().map(|t| &t.1),
+        );
         summary.save(&self.setup.run)?;
         let (best_epoch, best_val_accuracy) = self.state.best.unwrap_or((0, 0.0));
         self.emit(Event::RunFinished {
@@ -311,19 +340,42 @@ impl<B: AutodiffBackend> Engine<B> {
             stopped,
             seconds: started.elapsed().as_secs_f64(),
         });
-        Ok(Outcome { summary, stopped: stopped || self.stop_requested, queue: self.state.queue.clone() })
+        Ok(Outcome {
+            summary,
+            stopped: stopped || self.stop_requested,
+            queue: self.state.queue.clone(),
+        })
     }
 
     /// The test split, evaluated with the best-validation checkpoint.
     fn evaluate_test(&self) -> Result<Option<(usize, Evaluation)>, TrainError> {
-        let (Some((best_epoch, _)), false) = (self.state.best, self.setup.dataset.test.is_empty()) else {
+        let (Some((best_epoch, _)), false) = (self.state.best, self.setup.dataset.test.is_empty())
+        else {
             return Ok(None);
         };
-        let best = CheckpointFile::load(&self.setup.run.checkpoint_path(CheckpointKind::Best))?;
-        let model = model_from_bytes(self.trainer.model.valid(), best.model, &self.trainer.augmenter().device())?;
+        // A run resumed into a directory without best.ckpt (copied elsewhere, or deleted)
+        // falls back to the current weights rather than failing at the very end.
+        let path = self.setup.run.checkpoint_path(CheckpointKind::Best);
+        let (epoch, model) = match path.is_file() {
+            true => {
+                let best = CheckpointFile::load(&path)?;
+                let device = self.trainer.augmenter().device();
+                (
+                    best_epoch,
+                    model_from_bytes(self.trainer.model.valid(), best.model, &device)?,
+                )
+            }
+            false => (self.state.completed_epochs, self.trainer.model.valid()),
+        };
         let config = &self.state.config;
-        let evaluation = evaluate(&model, &self.setup.dataset.test, self.trainer.augmenter(), config.tta, config.eval_batch_size);
-        Ok(Some((best_epoch, evaluation)))
+        let evaluation = evaluate(
+            &model,
+            &self.setup.dataset.test,
+            self.trainer.augmenter(),
+            config.tta,
+            config.eval_batch_size,
+        );
+        Ok(Some((epoch, evaluation)))
     }
 
     fn emit_plan(&mut self) {
@@ -339,7 +391,9 @@ impl<B: AutodiffBackend> Engine<B> {
     /// away does not stop training.
     fn emit(&mut self, event: Event) {
         if let Err(error) = self.log.append(&event) {
-            let _ = self.io.events.send(Event::Warning { message: error.to_string() });
+            let _ = self.io.events.send(Event::Warning {
+                message: error.to_string(),
+            });
         }
         let _ = self.io.events.send(event);
     }
@@ -351,7 +405,12 @@ fn fresh_state(config: &TrainConfig, steps_per_epoch: usize, queue: Vec<String>)
         completed_epochs: 0,
         step_in_epoch: 0,
         partial: PartialEpoch::default(),
-        schedule: Schedule::new(config.schedule.clone(), config.lr, steps_per_epoch, config.epochs),
+        schedule: Schedule::new(
+            config.schedule.clone(),
+            config.lr,
+            steps_per_epoch,
+            config.epochs,
+        ),
         history: Vec::new(),
         best: None,
         elapsed_seconds: 0.0,
@@ -378,6 +437,12 @@ fn validate_config(config: &TrainConfig, dataset: &Dataset) -> Result<(), TrainE
     }
     if !(config.lr.is_finite() && config.lr > 0.0) {
         return fail("--lr must be a positive number");
+    }
+    if config
+        .minutes
+        .is_some_and(|minutes| !(minutes.is_finite() && minutes > 0.0))
+    {
+        return fail("--minutes must be a positive number");
     }
     Ok(())
 }

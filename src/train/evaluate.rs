@@ -60,12 +60,21 @@ pub fn evaluate<B: Backend>(
         let labels = &split.labels[start..end];
         let logits = predict_logits(model, augmenter, upload_images(pixels, &device), tta);
         let label_index: Tensor<B, 2, Int> = Tensor::from_data(
-            TensorData::new(labels.iter().map(|&l| l as i64).collect(), [labels.len(), 1]),
+            TensorData::new(
+                labels.iter().map(|&l| l as i64).collect(),
+                [labels.len(), 1],
+            ),
             &device,
         );
-        let nll = log_softmax(logits.clone(), 1).gather(1, label_index).neg().sum();
+        let nll = log_softmax(logits.clone(), 1)
+            .gather(1, label_index)
+            .neg()
+            .sum();
         loss_sum += nll.into_scalar().elem_to_f64();
-        let rows = softmax(logits, 1).into_data().to_vec::<f32>().unwrap_or_default();
+        let rows = softmax(logits, 1)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
         for (row, &label) in rows.chunks_exact(NUM_CLASSES).zip(labels) {
             let mut probs = [0.0; NUM_CLASSES];
             probs.copy_from_slice(row);
@@ -84,7 +93,13 @@ pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -110,5 +125,11 @@ pub fn evaluate_checkpoint<B: Backend>(
         .map_err(|e| super::TrainError::Checkpoint(e.to_string()))?;
     let model = super::model_from_bytes(model, model_bytes, device)?;
     let augmenter = Augmenter::new(config.augment.clone(), device);
-    Ok(evaluate(&model, split, &augmenter, config.tta, config.eval_batch_size))
+    Ok(evaluate(
+        &model,
+        split,
+        &augmenter,
+        config.tta,
+        config.eval_batch_size,
+    ))
 }

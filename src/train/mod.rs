@@ -1,8 +1,10 @@
 //! Training: the engine loop, schedules, loss, augmentation, checkpoints.
 
 pub mod augment;
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
+pub mod device_split;
 pub mod engine;
 mod error;
 pub mod evaluate;
@@ -32,8 +34,15 @@ pub fn model_bytes<B: Backend>(model: &Model<B>) -> Result<Vec<u8>, TrainError> 
 }
 
 /// Loads weights saved by [`model_bytes`] into a model of the same architecture.
-pub fn model_from_bytes<B: Backend>(model: Model<B>, bytes: Vec<u8>, device: &B::Device) -> Result<Model<B>, TrainError> {
-    let record = Recorder::<B>::load(&Bytes::default(), bytes, device)
-        .map_err(|e| TrainError::Checkpoint(format!("decoding model (is it the same architecture?): {e}")))?;
+pub fn model_from_bytes<B: Backend>(
+    model: Model<B>,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<Model<B>, TrainError> {
+    let record = Recorder::<B>::load(&Bytes::default(), bytes, device).map_err(|e| {
+        TrainError::Checkpoint(format!(
+            "decoding model (is it the same architecture?): {e}"
+        ))
+    })?;
     Ok(model.load_record(record))
 }

@@ -21,7 +21,11 @@ pub enum AnyOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
 impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
     pub fn new(config: &OptimizerConfig) -> Self {
         match *config {
-            OptimizerConfig::Sgd { momentum, nesterov, weight_decay } => {
+            OptimizerConfig::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+            } => {
                 // PyTorch semantics: dampening 0 (burn's default is 0.1).
                 let momentum = MomentumConfig::new()
                     .with_momentum(momentum)
@@ -29,10 +33,17 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
                     .with_nesterov(nesterov);
                 let sgd = SgdConfig::new()
                     .with_momentum((momentum.momentum > 0.0).then_some(momentum))
-                    .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)));
+                    .with_weight_decay(
+                        (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)),
+                    );
                 AnyOptimizer::Sgd(sgd.init())
             }
-            OptimizerConfig::AdamW { beta1, beta2, epsilon, weight_decay } => AnyOptimizer::AdamW(
+            OptimizerConfig::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            } => AnyOptimizer::AdamW(
                 AdamWConfig::new()
                     .with_beta_1(beta1 as f32)
                     .with_beta_2(beta2 as f32)
@@ -52,17 +63,27 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, TrainError> {
         let encoded = match self {
-            AnyOptimizer::Sgd(optim) => Recorder::<B>::record(&Bytes::default(), optim.to_record(), ()),
-            AnyOptimizer::AdamW(optim) => Recorder::<B>::record(&Bytes::default(), optim.to_record(), ()),
+            AnyOptimizer::Sgd(optim) => {
+                Recorder::<B>::record(&Bytes::default(), optim.to_record(), ())
+            }
+            AnyOptimizer::AdamW(optim) => {
+                Recorder::<B>::record(&Bytes::default(), optim.to_record(), ())
+            }
         };
         encoded.map_err(|e| TrainError::Checkpoint(format!("encoding optimizer: {e}")))
     }
 
     pub fn load_bytes(self, bytes: Vec<u8>, device: &B::Device) -> Result<Self, TrainError> {
-        let fail = |e: burn::record::RecorderError| TrainError::Checkpoint(format!("decoding optimizer: {e}"));
+        let fail = |e: burn::record::RecorderError| {
+            TrainError::Checkpoint(format!("decoding optimizer: {e}"))
+        };
         Ok(match self {
-            AnyOptimizer::Sgd(optim) => AnyOptimizer::Sgd(optim.load_record(Bytes::default().load(bytes, device).map_err(fail)?)),
-            AnyOptimizer::AdamW(optim) => AnyOptimizer::AdamW(optim.load_record(Bytes::default().load(bytes, device).map_err(fail)?)),
+            AnyOptimizer::Sgd(optim) => AnyOptimizer::Sgd(
+                optim.load_record(Bytes::default().load(bytes, device).map_err(fail)?),
+            ),
+            AnyOptimizer::AdamW(optim) => AnyOptimizer::AdamW(
+                optim.load_record(Bytes::default().load(bytes, device).map_err(fail)?),
+            ),
         })
     }
 }

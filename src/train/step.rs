@@ -1,19 +1,21 @@
-//! One optimisation step: gather → augment (device) → forward → loss → backward →
-//! optimizer. Shared by the engine and `fer bench`.
+//! One optimisation step: gather → augment → forward → loss → backward → optimizer,
+//! all on the training device. Shared by the engine and `fer bench`, which also times
+//! the phases one by one (`fer bench --profile`).
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor};
 use rand::Rng;
 
-use super::augment::{upload_images, AugmentDraws, Augmenter};
+use super::augment::{AugmentDraws, Augmenter};
 use super::config::TrainConfig;
+use super::device_split::{DeviceBatch, DeviceSplit};
 use super::evaluate::{evaluate, Evaluation};
-use super::loss::{smoothed_targets, upload_targets, Mixup, SoftCrossEntropy};
+use super::loss::{smoothed_targets, Mixup, SoftCrossEntropy};
 use super::optimizer::AnyOptimizer;
 use super::{model_bytes, model_from_bytes, TrainError};
-use crate::data::{Split, IMAGE_PIXELS, NUM_CLASSES};
+use crate::data::{Split, NUM_CLASSES};
 use crate::model::{self, Model};
 
 pub type Inner<B> = <B as AutodiffBackend>::InnerBackend;
@@ -25,6 +27,19 @@ pub struct StepOutput<B: AutodiffBackend> {
     pub loss_sum: Tensor<Inner<B>, 1>,
     /// Images whose top logit is their label.
     pub correct: Tensor<Inner<B>, 1, Int>,
+}
+
+/// A batch ready for the model: augmented images, soft targets and labels, on the device.
+pub struct PreparedBatch<B: AutodiffBackend> {
+    images: Tensor<Inner<B>, 4>,
+    targets: Tensor<Inner<B>, 2>,
+    labels: Tensor<Inner<B>, 1, Int>,
+}
+
+/// The loss of a batch (still tied to its autodiff graph) and its device-side outputs.
+pub struct ForwardPass<B: AutodiffBackend> {
+    pub loss: Tensor<B, 1>,
+    pub output: StepOutput<B>,
 }
 
 /// The model, its optimizer and the per-batch machinery.
@@ -46,7 +61,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         device: &B::Device,
     ) -> Result<Self, TrainError> {
         B::seed(device, config.seed);
-        let model = model::build(&config.model, device).map_err(|e| TrainError::Config(e.to_string()))?;
+        let model =
+            model::build(&config.model, device).map_err(|e| TrainError::Config(e.to_string()))?;
         Ok(Self {
             model,
             optimizer: AnyOptimizer::new(&config.optimizer),
@@ -80,35 +96,75 @@ impl<B: AutodiffBackend> Trainer<B> {
         &self.device
     }
 
-    /// Trains on the images `batch` of `split` with learning rate `lr`.
-    pub fn step(&mut self, split: &Split, batch: &[usize], lr: f64, rng: &mut impl Rng) -> StepOutput<B> {
-        let mut pixels = Vec::with_capacity(batch.len() * IMAGE_PIXELS);
-        for &index in batch {
-            pixels.extend_from_slice(split.image(index));
-        }
-        let labels: Vec<u8> = batch.iter().map(|&i| split.labels[i]).collect();
-        let inner_device = self.augmenter.device();
+    /// Replaces the weights (not the optimizer state) with checkpoint bytes: how two
+    /// devices start from the same weights (`fer bench --parity`).
+    pub fn load_model_bytes(&mut self, bytes: Vec<u8>) -> Result<(), TrainError> {
+        self.model = model_from_bytes(self.model.clone(), bytes, &self.device)?;
+        Ok(())
+    }
+
+    /// Trains on the images `batch` (positions in `data`) with learning rate `lr`.
+    /// Nothing is read back to the host: the outputs stay on the device.
+    pub fn step(
+        &mut self,
+        data: &DeviceSplit<Inner<B>>,
+        batch: &[usize],
+        lr: f64,
+        rng: &mut impl Rng,
+    ) -> StepOutput<B> {
+        let prepared = self.prepare(data, batch, rng);
+        let pass = self.forward(prepared);
+        let grads = self.backward(pass.loss);
+        self.update(lr, grads);
+        pass.output
+    }
+
+    /// Phase 1: gather the batch on the device, augment it, build its targets. The host
+    /// only draws the random augmentation (and mixup) parameters.
+    pub fn prepare(
+        &self,
+        data: &DeviceSplit<Inner<B>>,
+        batch: &[usize],
+        rng: &mut impl Rng,
+    ) -> PreparedBatch<B> {
+        let DeviceBatch { images, labels } = data.gather(batch);
         let draws = AugmentDraws::draw(&self.config.augment, batch.len(), rng);
-        let mut images = self.augmenter.augment(upload_images(&pixels, &inner_device), &draws);
-        let mut targets = smoothed_targets(&labels, self.config.loss.label_smoothing);
+        let mut images = self.augmenter.augment(images, &draws);
+        let mut targets = smoothed_targets(labels.clone(), self.config.loss.label_smoothing);
         if let Some(mixup) = Mixup::draw(self.config.loss.mixup_alpha, batch.len(), rng) {
             images = mixup.mix_images(images);
-            targets = mixup.mix_targets(&targets);
+            targets = mixup.mix_targets(targets);
         }
-        let logits = self.model.forward(Tensor::from_inner(images));
-        let loss = self.loss.forward(logits.clone(), upload_targets(targets, &self.device));
-        let label_index: Tensor<Inner<B>, 1, Int> = Tensor::from_data(
-            TensorData::new(labels.iter().map(|&l| l as i64).collect(), [labels.len()]),
-            &inner_device,
-        );
+        PreparedBatch {
+            images,
+            targets,
+            labels,
+        }
+    }
+
+    /// Phase 2: the model and the loss, plus the batch's loss sum and correct count.
+    pub fn forward(&self, batch: PreparedBatch<B>) -> ForwardPass<B> {
+        let images_in_batch = batch.labels.dims()[0];
+        let logits = self.model.forward(Tensor::from_inner(batch.images));
+        let loss = self
+            .loss
+            .forward(logits.clone(), Tensor::from_inner(batch.targets));
         let predicted = logits.inner().argmax(1).squeeze_dim::<1>(1);
         let output = StepOutput {
-            loss_sum: loss.clone().inner() * batch.len() as f64,
-            correct: predicted.equal(label_index).int().sum(),
+            loss_sum: loss.clone().inner() * images_in_batch as f64,
+            correct: predicted.equal(batch.labels).int().sum(),
         };
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        ForwardPass { loss, output }
+    }
+
+    /// Phase 3: gradients of the loss with respect to the weights.
+    pub fn backward(&self, loss: Tensor<B, 1>) -> GradientsParams {
+        GradientsParams::from_grads(loss.backward(), &self.model)
+    }
+
+    /// Phase 4: the optimizer step.
+    pub fn update(&mut self, lr: f64, grads: GradientsParams) {
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
-        output
     }
 
     /// Evaluates the current weights (in inference mode) on `split`.

@@ -28,7 +28,12 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn new(setup: &EngineSetup, state: &TrainingState, parameters: usize, test: Option<&Evaluation>) -> Self {
+    pub fn new(
+        setup: &EngineSetup,
+        state: &TrainingState,
+        parameters: usize,
+        test: Option<&Evaluation>,
+    ) -> Self {
         let best = state
             .best
             .and_then(|(epoch, _)| state.history.iter().find(|m| m.epoch == epoch));
@@ -47,7 +52,12 @@ impl RunSummary {
             test_macro_f1: test.map(|t| t.confusion.macro_f1()),
             test_confusion: test.map(|t| t.confusion.clone()),
             training_seconds: state.elapsed_seconds,
-            mean_images_per_second: state.history.iter().map(|m| m.images_per_second).sum::<f64>() / epochs,
+            mean_images_per_second: state
+                .history
+                .iter()
+                .map(|m| m.images_per_second)
+                .sum::<f64>()
+                / epochs,
         }
     }
 
