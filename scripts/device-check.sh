@@ -65,7 +65,13 @@ prepare() {
     mkdir -p "$PAYLOAD" "$local_copies"
     echo "== building the cuda binary (slow the first time)"
     nice cargo build --release --features cuda
-    strip -o "$local_copies/fer" target/release/fer
+    # Copied at once: another build in this target folder may replace it.
+    cp target/release/fer "$local_copies/fer.unstripped"
+    if "$local_copies/fer.unstripped" devices | grep -q 'not compiled in'; then
+        echo "target/release/fer was replaced by a build without cuda: run --prepare again" >&2
+        exit 1
+    fi
+    strip -o "$local_copies/fer" "$local_copies/fer.unstripped"
     # The x86 branch filter first: about 3% smaller for machine code.
     xz -T1 --x86 --lzma2=preset=9e -c "$local_copies/fer" > "$PAYLOAD/fer.xz"
     echo "== the data cache"
@@ -77,7 +83,7 @@ prepare() {
     carried=$(stat -c %s "$PAYLOAD/fer.xz" "$PAYLOAD/fer2013.cache.xz" "$PAYLOAD/pytorch_reference.py" | awk '{s+=$1} END {print s}')
     total=$((tree + carried))
     {
-        echo "binary unstripped: $(stat -c %s target/release/fer) B"
+        echo "binary unstripped: $(stat -c %s "$local_copies/fer.unstripped") B"
         echo "binary stripped:   $(stat -c %s "$local_copies/fer") B"
         echo "binary xz:         $(stat -c %s "$PAYLOAD/fer.xz") B"
         echo "cache:             $(stat -c %s "$local_copies/fer2013.cache") B"
