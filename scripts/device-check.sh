@@ -23,18 +23,17 @@
 #   .device/fer2013.cache.xz  `fer data fer2013.csv.gz --export-cache` (u8 pixels as MED
 #                             residuals, labels, splits), xz
 #   .device/pytorch_reference.py  copied from ../shared/bench (../shared does not travel)
-# Sizes measured here when this script was written (a call carries at most 64 MiB =
-# 67,108,864 B, the working tree included; `--prepare` prints the current ones into
+# Sizes measured by `--prepare` on 2026-11-28 (a call carries at most 64 MiB =
+# 67,108,864 B, the working tree included; `--prepare` writes the current ones into
 # .device/sizes.txt):
-#   release binary, --features cuda: 57,067,048 B; stripped 45,548,528 B;
-#     xz -9e 8,995,748 B; xz --x86 --lzma2=preset=9e 8,707,392 B (what travels).
-#   fer2013.csv.gz (Training+PublicTest, 32,298 rows): 86,900,647 B. Raw u8 pixels
-#     74,414,592 B; xz -9e of the raw pixels 57,766,784 B (would not fit beside the
-#     binary); of the MED residuals (the cache's form) 54,524,968 B with -9e and
-#     54,514,992 B with --lzma2=preset=9e,lc=4,pb=0 (what travels).
-#   working tree that travels (tracked + untracked, not ignored): about 3.3 MB.
-#   total about 66.5 MB: under the limit by about 0.6 MB, so keep big files out of
-#   the tree.
+#   release binary, --features cuda: about 57 MB; stripped 45,709,016 B;
+#     xz -9e about 9.0 MB; xz --x86 --lzma2=preset=9e 8,737,404 B (what travels).
+#   fer2013.csv.gz (Training+PublicTest, 32,298 rows): 86,900,647 B.
+#   the cache (header, labels, pixels as MED residuals): 74,447,096 B; xz of the raw
+#     pixels would be 57.8 MB (too big beside the binary), of the cache with
+#     --lzma2=preset=9e,lc=4,pb=0 54,537,696 B (what travels).
+#   working tree that travels (tracked + untracked, not ignored): 3,337,449 B.
+#   total 66,624,733 B: 484,131 B under the limit, so keep big files out of the tree.
 # --prepare refuses to finish when the total would not fit.
 #
 # On the device: if NVRTC is not found, LD_LIBRARY_PATH is pointed at the toolkit's lib64
