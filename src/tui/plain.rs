@@ -103,15 +103,7 @@ impl PlainView {
 
 /// `11171271` → `11,171,271`.
 pub fn thousands(value: usize) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::model::with_thousands_separators(value)
 }
 
 /// `3725.0` → `1h02m05s`.
