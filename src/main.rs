@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,7 +23,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Not eprintln!: it panics when the terminal has hung up.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::from(cli::exit_code(&error))
         }
     }

@@ -297,3 +297,58 @@ fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
         "a stopped run does not start its queue"
     );
 }
+
+/// An SSH link or tmux server that goes away hangs up the terminal: the run must
+/// checkpoint, stop and exit, not wait forever for a `q` (or spin on a dead tty).
+#[test]
+fn a_hung_up_terminal_checkpoints_stops_and_exits() {
+    if std::env::var_os("FER_SKIP_TMUX").is_some() || !tmux_available() {
+        eprintln!("no tmux (or FER_SKIP_TMUX): skipping; the first test says how to install it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let tmux = Tmux::start(120, 40);
+    tmux.type_line(
+        MAIN,
+        &format!(
+            "cd {} && exec {} train --epochs 50 --tta none --runs-dir runs",
+            quoted(dir.path()),
+            quoted(Path::new(FER))
+        ),
+    );
+    tmux.wait_for(MAIN, "training steps", WAIT, |screen| {
+        step_counter(screen).is_some_and(|step| !step.starts_with("step 0/"))
+    });
+    let run = run_dirs(&runs).remove(0);
+    let pid = std::fs::read_to_string(run.join("engine.pid")).expect("engine.pid");
+    let stat = Path::new("/proc").join(pid.trim()).join("stat");
+    // Gone, or a zombie nobody reaped yet (state Z after the command name).
+    let alive = || {
+        std::fs::read_to_string(&stat).is_ok_and(|line| {
+            line.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z'))
+        })
+    };
+    assert!(alive(), "fer runs as {}", pid.trim());
+
+    tmux.ok(&["kill-server"]);
+    let deadline = Instant::now() + WAIT;
+    while alive() {
+        assert!(
+            Instant::now() < deadline,
+            "fer is still alive {WAIT:?} after its terminal hung up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(run.join("checkpoints/last.ckpt").is_file());
+    let recorded = events(&run);
+    assert!(
+        matches!(
+            recorded.last(),
+            Some(Event::RunFinished { stopped: true, .. })
+        ),
+        "{recorded:?}"
+    );
+}

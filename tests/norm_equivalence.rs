@@ -2,11 +2,14 @@
 //! and parameter gradients, running statistics and inference outputs, through both
 //! the CPU kernels (`forward`) and the plain-tensor path (`forward_portable`).
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::Tensor;
+use common::numeric::{assert_close, random, values};
 use fer::model::{trainable_parameter_count, Norm};
 
 type Train = Autodiff<Flex>;
@@ -30,38 +33,6 @@ fn run<B: Backend>(norm: &Norm<B>, path: Path, x: Tensor<B, 4>) -> Tensor<B, 4> 
         Path::Kernels => norm.forward(x),
         Path::Portable => norm.forward_portable(x),
     }
-}
-
-fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
-    match tensor.into_data().into_vec::<f32>() {
-        Ok(values) => values,
-        Err(error) => panic!("not f32 data: {error:?}"),
-    }
-}
-
-/// Every element within `relative` of the reference, measured against the element's
-/// magnitude plus the reference's root mean square (so values that cancel to about
-/// zero are judged on the scale of their tensor, not on their own).
-fn assert_close(what: &str, actual: Vec<f32>, expected: Vec<f32>, relative: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
-    let rms = (expected.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>()
-        / expected.len().max(1) as f64)
-        .sqrt();
-    let mut worst = 0.0f64;
-    for (index, (&a, &e)) in actual.iter().zip(&expected).enumerate() {
-        let (a, e) = (f64::from(a), f64::from(e));
-        let allowed = relative * (e.abs() + rms);
-        assert!(
-            (a - e).abs() <= allowed,
-            "{what}[{index}]: {a} vs burn's {e} (allowed {allowed:e})"
-        );
-        worst = worst.max((a - e).abs() / (e.abs() + rms).max(f64::MIN_POSITIVE));
-    }
-    println!("{what}: worst relative difference {worst:.2e}");
-}
-
-fn random<B: Backend, const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<B, D> {
-    Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
 }
 
 /// A burn `BatchNorm` and a `Norm` sharing random gamma and beta.

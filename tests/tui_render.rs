@@ -244,6 +244,15 @@ fn help_overlay_lists_every_key() {
 }
 
 #[test]
+fn a_watchers_help_says_quitting_leaves_the_run_going() {
+    let mut app = fixture_app(Theme::ascii()).with_watching(true);
+    press(&mut app, KeyCode::Char('?'));
+    let text = screen_text(&app, 120, 40);
+    assert!(text.contains(fer::tui::app::WATCHER_QUIT_HELP), "{text}");
+    assert!(!text.contains("save a checkpoint and quit"), "{text}");
+}
+
+#[test]
 fn schedule_picker_overlay() {
     let mut app = fixture_app(Theme::ascii());
     press(&mut app, KeyCode::Char('s'));

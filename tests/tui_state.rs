@@ -178,12 +178,28 @@ fn learning_rate_history_and_plan() {
             name: ScheduleName::OneCycle,
             current_lr: 0.05,
             plan: vec![(772, 0.05)],
+            epochs: 5,
         });
         state
     };
     assert_eq!(changed.schedule, Some(ScheduleName::OneCycle));
     assert_eq!(changed.lr_plan, vec![(772.0, 0.05)]);
     assert!(last_log_text(&changed).contains("schedule: one-cycle"));
+    assert_eq!(
+        changed.progress.epochs, 5,
+        "a time budget re-plans the run's length"
+    );
+    let mut old_log = changed.clone();
+    old_log.apply(&Event::SchedulePlan {
+        name: ScheduleName::OneCycle,
+        current_lr: 0.05,
+        plan: vec![(772, 0.05)],
+        epochs: 0,
+    });
+    assert_eq!(
+        old_log.progress.epochs, 5,
+        "0 (an older log) keeps the length"
+    );
 }
 
 fn last_log_text(state: &DashboardState) -> String {

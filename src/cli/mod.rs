@@ -16,9 +16,18 @@ mod summary;
 pub mod train;
 pub mod watch;
 
+use std::fmt::Display;
+use std::io::Write;
 use std::path::Path;
 
 use fer::data::{self, Dataset, LoadOptions};
+
+/// One line on stdout for a long-running command. `println!` panics when the
+/// terminal has hung up (SSH gone) or the pipe closed, which would kill a run while
+/// it still saves its last checkpoint; a line nobody can read is simply dropped.
+pub fn say(line: impl Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
 
 /// A problem with what the user gave us, reported in one line with exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -59,17 +59,18 @@ impl Session {
         let interactive =
             !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
         signals::install_stop_handler(self.commands.clone(), !interactive);
+        let mut dashboard = Ok(());
         if interactive {
             let commands = self.commands.clone();
             let mut stop_sent = false;
-            run_dashboard(App::new(Theme::detect(ascii)), &self.events, |action| {
+            dashboard = run_dashboard(App::new(Theme::detect(ascii)), &self.events, |action| {
                 stop_sent |= action == Action::Send(Command::Stop);
                 forward(action, &commands)
             })
-            .context("the terminal dashboard failed")?;
-            // Closing the dashboard ends the session (a queued run would train unseen).
-            // What happens after (the final checkpoint, the test split) is reported
-            // as plain lines.
+            .map(drop);
+            // Closing the dashboard (or losing it) ends the session: a queued run
+            // would train unseen. What happens after (the final checkpoint, the test
+            // split) is reported as plain lines, and only then a dashboard failure.
             if !stop_sent {
                 let _ = self.commands.send(Command::Stop);
             }
@@ -77,7 +78,7 @@ impl Session {
         let mut view = PlainView::default();
         for event in &self.events {
             if let Some(line) = view.line(&event) {
-                println!("{line}");
+                super::say(line);
             }
         }
         drop(self.commands);
@@ -88,9 +89,9 @@ impl Session {
             ),
         };
         for FinishedRun { run, outcome } in &finished {
-            println!("{}", summary::outcome_line(run, outcome));
+            super::say(summary::outcome_line(run, outcome));
         }
-        Ok(())
+        dashboard.context("the terminal dashboard failed")
     }
 }
 

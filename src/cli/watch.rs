@@ -42,7 +42,7 @@ fn plain(run: &RunDir, follow: bool) -> Result<()> {
         let live = is_live(run);
         for event in tail.read_new()? {
             if let Some(line) = view.line(&event) {
-                println!("{line}");
+                super::say(line);
             }
             last = Some(event);
         }
@@ -83,7 +83,7 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
     })
     .context("the terminal dashboard failed")?;
     if let Some(line) = summary::state_line(&app.state) {
-        println!("{line}");
+        super::say(line);
     }
     Ok(())
 }

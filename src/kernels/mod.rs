@@ -4,4 +4,5 @@
 //! module that uses them.
 
 pub mod batch_norm;
+pub mod conv;
 mod parallel;

@@ -113,7 +113,7 @@ pub struct DenseNet<B: Backend> {
 impl<B: Backend> DenseNet<B> {
     /// `[B, 1, H, W]` images -> `[B, 7]` logits.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = self.stem.forward(images);
+        let mut x = super::conv::forward(&self.stem, images);
         for (index, block) in self.blocks.iter().enumerate() {
             x = block.iter().fold(x, |x, layer| layer.forward(x));
             if let Some(transition) = self.transitions.get(index) {

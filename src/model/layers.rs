@@ -65,7 +65,7 @@ impl<B: Backend> ConvNorm<B> {
 
     /// norm(conv(x)), for the places where something is added before the ReLU.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.norm.forward(self.conv.forward(x))
+        self.norm.forward(super::conv::forward(&self.conv, x))
     }
 
     /// relu(norm(conv(x))).
@@ -90,7 +90,7 @@ impl<B: Backend> NormReluConv<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.conv.forward(relu(self.norm.forward(x)))
+        super::conv::forward(&self.conv, relu(self.norm.forward(x)))
     }
 }
 

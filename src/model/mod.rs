@@ -5,7 +5,9 @@
 //! anyone who needs a custom depth or width.
 
 pub mod cifar_resnet;
+pub mod conv;
 pub mod densenet;
+mod flex_bridge;
 mod layers;
 pub mod norm;
 mod registry;

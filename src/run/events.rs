@@ -84,6 +84,10 @@ pub enum Event {
         current_lr: f64,
         /// (global step, lr) samples.
         plan: Vec<(usize, f64)>,
+        /// The run's length under this plan (`--minutes` can change it); 0 in logs
+        /// written before the field existed.
+        #[serde(default)]
+        epochs: usize,
     },
     Paused {
         epoch: usize,

@@ -383,6 +383,7 @@ impl<B: AutodiffBackend> Engine<B> {
             name: self.state.schedule.name(),
             current_lr: self.state.schedule.lr(),
             plan: self.state.schedule.plan(200),
+            epochs: self.state.config.epochs,
         };
         self.emit(event);
     }

@@ -7,7 +7,7 @@ use crate::run::{Command, Event};
 use crate::tui::state::{DashboardState, LogLevel};
 use crate::tui::theme::Theme;
 
-pub use keys::KEY_HELP;
+pub use keys::{KEY_HELP, QUIT_KEYS, READ_ONLY_NOTE, WATCHER_QUIT_HELP};
 
 /// What a key press asks of the outside world.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! The impure edge: raw mode and the alternate screen, a panic hook that puts
 //! the terminal back first, and the loop that feeds events and keys to `App`.
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Once;
@@ -33,7 +33,34 @@ static PANIC_HOOK: Once = Once::new();
 
 /// Owns the terminal while alive; `Drop` restores it on every exit path.
 struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<CrosstermBackend<TerminalOutput>>,
+}
+
+/// stdout for the dashboard, where writes to a terminal that hung up (EIO) are
+/// dropped: ratatui's `Terminal` reports a failure to show the cursor on drop with
+/// `eprintln!`, which panics when stderr is the same dead terminal, and a panic then
+/// would end the process before the run's last checkpoint is written. The hang-up
+/// itself is noticed on the input side ([`wait_for_input`]).
+struct TerminalOutput(Stdout);
+
+impl TerminalOutput {
+    fn forgive_hang_up<T>(result: io::Result<T>, instead: T) -> io::Result<T> {
+        match result {
+            #[cfg(unix)]
+            Err(error) if error.raw_os_error() == Some(libc::EIO) => Ok(instead),
+            other => other,
+        }
+    }
+}
+
+impl Write for TerminalOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Self::forgive_hang_up(self.0.write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Self::forgive_hang_up(self.0.flush(), ())
+    }
 }
 
 impl TerminalGuard {
@@ -43,7 +70,7 @@ impl TerminalGuard {
         TERMINAL_TAKEN.store(true, Ordering::SeqCst);
         // From here on, an error drops nothing that restores: do it by hand.
         let entered = execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)
-            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
+            .and_then(|()| Terminal::new(CrosstermBackend::new(TerminalOutput(io::stdout()))));
         match entered {
             Ok(terminal) => Ok(Self { terminal }),
             Err(error) => {
@@ -84,7 +111,8 @@ fn install_panic_hook() {
 /// turns keys into actions passed to `on_action` (`Action::Quit` included, as
 /// the last one), redraws when something changed. An action that could not be
 /// carried out (`Err(why)`) becomes a warning in the log. A finished or failed
-/// run stays on screen until `q`. Nothing is printed while the dashboard is up;
+/// run stays on screen until `q`, or until the terminal hangs up (then it returns
+/// after `Action::Quit`, as if `q` had been confirmed). Nothing is printed while the dashboard is up;
 /// the final `App` comes back, for a summary on the normal screen.
 pub fn run_dashboard(
     mut app: App,
@@ -111,7 +139,15 @@ pub fn run_dashboard(
             last_draw = Some(now);
             dirty = false;
         }
-        if !terminal_event::poll(INPUT_POLL)? {
+        if wait_for_input(INPUT_POLL) == Input::HungUp {
+            // An SSH link or tmux server gone: nobody can press q any more.
+            let _ = on_action(Action::Quit);
+            drop(guard);
+            return Ok(app);
+        }
+        // Zero timeout: the wait above already slept, and the key (or a resize
+        // signal crossterm noted meanwhile) is ready now or not at all.
+        if !terminal_event::poll(Duration::ZERO)? {
             continue;
         }
         match terminal_event::read()? {
@@ -134,6 +170,46 @@ pub fn run_dashboard(
             }
             _ => {}
         }
+    }
+}
+
+/// What the keyboard side of the terminal has for us.
+#[derive(Debug, PartialEq, Eq)]
+enum Input {
+    Ready,
+    Idle,
+    HungUp,
+}
+
+/// Waits up to `timeout` for input on stdin (the tty crossterm reads when stdin is
+/// one, as the dashboard requires). crossterm's own poll spins forever on a tty
+/// that hung up (its read loop never leaves on end-of-file), so a hang-up has to
+/// be seen here, before crossterm reads.
+#[cfg(unix)]
+fn wait_for_input(timeout: Duration) -> Input {
+    let mut stdin = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: one valid `pollfd`, alive for the duration of the call.
+    let ready = unsafe { libc::poll(&mut stdin, 1, millis) };
+    if ready > 0 && stdin.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Input::HungUp
+    } else if ready == 0 {
+        Input::Idle
+    } else {
+        // Readable, or interrupted by a signal (a resize): let crossterm look.
+        Input::Ready
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_for_input(timeout: Duration) -> Input {
+    match terminal_event::poll(timeout) {
+        Ok(false) => Input::Idle,
+        _ => Input::Ready,
     }
 }
 

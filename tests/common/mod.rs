@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: small real data and one-call runs.
 #![allow(dead_code)]
 
+pub mod numeric;
 pub mod process;
 
 use std::path::{Path, PathBuf};

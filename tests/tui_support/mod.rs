@@ -136,6 +136,7 @@ pub fn schedule_plan() -> Event {
             .map(|i| i * total / 40)
             .map(|step| (step, cosine_lr(step)))
             .collect(),
+        epochs: EPOCHS,
     }
 }
 

@@ -1,19 +1,15 @@
 //! BatchNorm on burn's CPU backend through the kernels of [`crate::kernels::batch_norm`]:
 //! `Flex` for inference and `Autodiff<Flex>` for training, with a hand-written backward.
 //!
-//! `Norm<B>` is generic over any backend, so these functions compare `B` with the two
-//! concrete backends at run time (`TypeId`) and convert tensors between the identical
-//! types; for any other backend, or data that is not `f32`, they hand the input back
-//! and the caller uses the portable formulation.
-
-use std::any::{Any, TypeId};
+//! For any other backend, or data that is not `f32`, they hand the input back and the
+//! caller uses the portable formulation.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
@@ -21,38 +17,7 @@ use super::portable::BatchNormalized;
 use crate::kernels::batch_norm::{
     gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Layout,
 };
-
-type Train = Autodiff<Flex>;
-
-/// `value` as type `U` when `T` and `U` are the same type, `value` back otherwise.
-fn same_type<T: 'static, U: 'static>(value: T) -> Result<U, T> {
-    if TypeId::of::<T>() != TypeId::of::<U>() {
-        return Err(value);
-    }
-    let mut slot = Some(value);
-    match (&mut slot as &mut dyn Any)
-        .downcast_mut::<Option<U>>()
-        .and_then(Option::take)
-    {
-        Some(converted) => Ok(converted),
-        None => slot.map_or_else(|| unreachable!("taken only on success"), Err),
-    }
-}
-
-/// Converts back a value whose type was already matched by [`same_type`].
-fn matched<T: 'static, U: 'static>(value: T) -> U {
-    same_type(value).unwrap_or_else(|_| unreachable!("the backend type was checked before"))
-}
-
-/// The logical elements of a contiguous `f32` tensor (callers check the dtype and
-/// make it contiguous first).
-fn values(tensor: &FlexTensor) -> &[f32] {
-    tensor.as_slice::<f32>().unwrap_or_default()
-}
-
-fn flex_tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
+use crate::model::flex_bridge::{flex_tensor, matched, same_type, values, Train};
 
 fn layout_of(dims: [usize; 4]) -> Layout {
     let [batch, channels, height, width] = dims;

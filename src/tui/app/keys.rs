@@ -19,8 +19,14 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("tab / v", "cycle which chart is large"),
     ("enter / esc", "apply / cancel a picker"),
     ("?", "toggle this help"),
-    ("q / ctrl-c", "save a checkpoint and quit (asks first)"),
+    (QUIT_KEYS, "save a checkpoint and quit (asks first)"),
 ];
+
+/// The keys that leave, as listed in [`KEY_HELP`].
+pub const QUIT_KEYS: &str = "q / ctrl-c";
+
+/// What the quit keys do in `fer watch`.
+pub const WATCHER_QUIT_HELP: &str = "leave the dashboard (the run goes on)";
 
 pub const READ_ONLY_NOTE: &str = "read-only: start with --control to steer";
 

@@ -66,7 +66,13 @@ impl DashboardState {
                 name,
                 current_lr,
                 plan,
-            } => self.on_schedule_plan(*name, *current_lr, plan),
+                epochs,
+            } => {
+                if *epochs > 0 {
+                    self.progress.epochs = *epochs;
+                }
+                self.on_schedule_plan(*name, *current_lr, plan);
+            }
             Event::Paused { epoch, step } => {
                 self.set_status(RunStatus::Paused, at);
                 self.log(

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::centered;
-use crate::tui::app::{App, Overlay, KEY_HELP};
+use crate::tui::app::{App, Overlay, KEY_HELP, QUIT_KEYS, READ_ONLY_NOTE, WATCHER_QUIT_HELP};
 use crate::tui::labels::{all_schedules, schedule_label};
 use crate::tui::theme::Theme;
 
@@ -61,13 +61,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_help(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let mut lines: Vec<Line> = KEY_HELP
         .iter()
-        .map(|(keys, what)| Line::raw(format!("{keys:<14} {what}")))
+        .map(|&(keys, what)| {
+            // A watcher's q only leaves: the run belongs to another process.
+            let what = if keys == QUIT_KEYS && app.is_watching() {
+                WATCHER_QUIT_HELP
+            } else {
+                what
+            };
+            Line::raw(format!("{keys:<14} {what}"))
+        })
         .collect();
     if app.is_read_only() {
-        lines.push(Line::styled(
-            "read-only: start with --control to steer",
-            theme.dim(),
-        ));
+        lines.push(Line::styled(READ_ONLY_NOTE, theme.dim()));
     }
     lines.push(Line::styled("any key closes this help", theme.dim()));
     render_box("Keys", lines, 60, area, buf, theme);
