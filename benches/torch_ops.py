@@ -95,7 +95,7 @@ def ops():
     with torch.no_grad():
         report("BatchNorm2d forward (inference)", median_ms(lambda: bn(x)))
 
-    for channels, side in ((16, 40), (32, 20), (64, 10)):
+    for channels, side in ((16, 40), (32, 20), (64, 10), (64, 40)):
         images = torch.randn(64, channels, side, side)
         weight = torch.randn(channels, channels, 3, 3) * 0.1
         label = f"conv 3x3 {channels}->{channels} @{side}x{side}, batch 64"

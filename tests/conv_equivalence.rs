@@ -43,6 +43,10 @@ fn training_outputs_and_gradients_match_burn() {
         let label = format!("{shape:?} -> {channels_out}, k{kernel} s{stride} p{pad}");
         let layer = conv(shape[1], channels_out, kernel, stride, pad);
         let x = random::<Train, 4>(shape, 0.0, 1.0).require_grad();
+        assert!(
+            fer::model::conv::runs_on_kernels(&layer, &x),
+            "{label}: not on the kernels"
+        );
 
         let expected = layer.forward(x.clone());
         let weights = random::<Train, 4>(expected.dims(), 0.0, 1.0);
@@ -95,8 +99,40 @@ fn inference_outputs_match_burn() {
         let label = format!("inference {shape:?} -> {channels_out}, k{kernel} s{stride} p{pad}");
         let layer = conv(shape[1], channels_out, kernel, stride, pad).valid();
         let x = random::<Flex, 4>(shape, 0.0, 1.0);
+        assert!(
+            fer::model::conv::runs_on_kernels(&layer, &x),
+            "{label}: not on the kernels"
+        );
         let expected = layer.forward(x.clone());
         let actual = fer::model::conv::forward(&layer, x);
         assert_close(&label, values(actual), values(expected), 1e-4);
     }
+}
+
+#[test]
+fn convolutions_the_kernels_do_not_cover_fall_back_to_burn() {
+    let device = Default::default();
+    let with_bias = Conv2dConfig::new([2, 4], [3, 3]).init::<Train>(&device);
+    let grouped = Conv2dConfig::new([4, 4], [3, 3])
+        .with_groups(2)
+        .with_bias(false)
+        .init::<Train>(&device);
+    let x = random::<Train, 4>([1, 2, 8, 8], 0.0, 1.0);
+    assert!(!fer::model::conv::runs_on_kernels(&with_bias, &x));
+    let expected = with_bias.forward(x.clone());
+    assert_close(
+        "bias",
+        values(fer::model::conv::forward(&with_bias, x)),
+        values(expected),
+        1e-6,
+    );
+    let x = random::<Train, 4>([1, 4, 8, 8], 0.0, 1.0);
+    assert!(!fer::model::conv::runs_on_kernels(&grouped, &x));
+    let expected = grouped.forward(x.clone());
+    assert_close(
+        "groups",
+        values(fer::model::conv::forward(&grouped, x)),
+        values(expected),
+        1e-6,
+    );
 }

@@ -8,44 +8,20 @@
 //! our [`Norm`], and the flex element-wise and reduction formulations BatchNorm can
 //! be written with, on the `[64, 16, 40, 40]` activations of a ResNet's first stage.
 
-use std::time::Instant;
+mod common;
 
 use burn::backend::{Autodiff, Flex};
 use burn::nn::BatchNormConfig;
 use burn::tensor::{Distribution, Tensor};
+use common::timing::{median_ms, report, touch};
 use fer::model::Norm;
 
 type Train = Autodiff<Flex>;
 
 const SHAPE: [usize; 4] = [64, 16, 40, 40];
-const RUNS: usize = 7;
-
-/// Median wall time of `RUNS` calls after one warm-up, in milliseconds.
-fn median_ms(mut call: impl FnMut()) -> f64 {
-    call();
-    let mut times: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            call();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[RUNS / 2]
-}
-
-fn report(what: &str, milliseconds: f64) {
-    println!("{what:<62} {milliseconds:>9.2} ms");
-}
 
 fn random<B: burn::tensor::backend::Backend, const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
     Tensor::random(shape, Distribution::Normal(0.5, 2.0), &Default::default())
-}
-
-/// Forces lazy work to finish (flex is eager, but reading one value keeps the
-/// optimiser from discarding the result).
-fn touch<B: burn::tensor::backend::Backend, const D: usize>(tensor: Tensor<B, D>) {
-    let _ = tensor.sum().into_scalar();
 }
 
 #[test]

@@ -94,14 +94,19 @@ fn valid_outputs(
     first.min(out_size)..last.min(out_size).max(first.min(out_size))
 }
 
-/// Calls `visit(patch_row, out_row, in_row, out_columns, first_in_column)` for every
-/// run of output pixels that reads real (unpadded) input: the patch row, the output
-/// row inside it, the input row, and the valid output columns with the input column
-/// the first one reads (successive ones step by the stride).
-fn for_each_patch_run(
-    g: &ConvGeometry,
-    mut visit: impl FnMut(usize, usize, usize, std::ops::Range<usize>, usize),
-) {
+/// Where one row of a patch matrix reads the image: input row `in_row`, output
+/// columns `columns` (the others read padding), the first of them at input column
+/// `first_column`, the next ones a stride apart.
+struct RowSource {
+    in_row: usize,
+    columns: std::ops::Range<usize>,
+    first_column: usize,
+}
+
+/// Calls `visit(start, source)` for every output row of every patch row: `start` is
+/// where that row begins in the patch matrix, `source` says what it reads (`None`:
+/// padding only).
+fn for_each_patch_line(g: &ConvGeometry, mut visit: impl FnMut(usize, Option<RowSource>)) {
     let (out_height, out_width) = (g.out_height(), g.out_width());
     let [kernel_rows, kernel_cols] = g.kernel;
     for channel in 0..g.channels_in {
@@ -110,53 +115,79 @@ fn for_each_patch_run(
             for kx in 0..kernel_cols {
                 let patch_row = (channel * kernel_rows + ky) * kernel_cols + kx;
                 let columns = valid_outputs(out_width, g.width, g.stride[1], kx, g.padding[1]);
-                if columns.is_empty() {
-                    continue;
-                }
-                let first_in_column = columns.start * g.stride[1] + kx - g.padding[1];
-                for oy in rows.clone() {
-                    let in_row = channel * g.height + oy * g.stride[0] + ky - g.padding[0];
-                    visit(patch_row, oy, in_row, columns.clone(), first_in_column);
+                let first_column = (columns.start * g.stride[1] + kx).saturating_sub(g.padding[1]);
+                for oy in 0..out_height {
+                    let start = (patch_row * out_height + oy) * out_width;
+                    let source = (rows.contains(&oy) && !columns.is_empty()).then(|| RowSource {
+                        in_row: channel * g.height + oy * g.stride[0] + ky - g.padding[0],
+                        columns: columns.clone(),
+                        first_column,
+                    });
+                    visit(start, source);
                 }
             }
         }
     }
 }
 
-/// The patch matrix `[patch_len, out_pixels]` of one image.
+/// The patch matrix `[patch_len, out_pixels]` of one image (every element written,
+/// so the reused buffer needs no clearing).
 fn image_to_patches(image: &[f32], g: &ConvGeometry, patches: &mut [f32]) {
-    patches.fill(0.0);
-    let (out_pixels, out_width, stride) = (g.out_pixels(), g.out_width(), g.stride[1]);
-    for_each_patch_run(g, |patch_row, oy, in_row, columns, first| {
-        let start = patch_row * out_pixels + oy * out_width;
-        let target = &mut patches[start + columns.start..start + columns.end];
-        let source = &image[in_row * g.width..(in_row + 1) * g.width];
+    let (out_width, stride) = (g.out_width(), g.stride[1]);
+    for_each_patch_line(g, |start, source| {
+        let line = &mut patches[start..start + out_width];
+        let Some(RowSource {
+            in_row,
+            columns,
+            first_column,
+        }) = source
+        else {
+            line.fill(0.0);
+            return;
+        };
+        line[..columns.start].fill(0.0);
+        line[columns.end..].fill(0.0);
+        let target = &mut line[columns];
+        let image_row = &image[in_row * g.width..(in_row + 1) * g.width];
         if stride == 1 {
-            target.copy_from_slice(&source[first..first + target.len()]);
+            target.copy_from_slice(&image_row[first_column..first_column + target.len()]);
         } else {
-            for (value, &pixel) in target
+            let pixels = image_row[first_column..].iter().step_by(stride);
+            target
                 .iter_mut()
-                .zip(source[first..].iter().step_by(stride))
-            {
-                *value = pixel;
-            }
+                .zip(pixels)
+                .for_each(|(value, &pixel)| *value = pixel);
         }
     });
 }
 
-/// Adds a patch-matrix gradient back onto the image it was read from.
+/// Adds a patch-matrix gradient onto the image it was read from (`image` starts
+/// at zero).
 fn patches_to_image(patches: &[f32], g: &ConvGeometry, image: &mut [f32]) {
-    image.fill(0.0);
-    let (out_pixels, out_width, stride) = (g.out_pixels(), g.out_width(), g.stride[1]);
-    for_each_patch_run(g, |patch_row, oy, in_row, columns, first| {
-        let start = patch_row * out_pixels + oy * out_width;
-        let source = &patches[start + columns.start..start + columns.end];
-        let target = &mut image[in_row * g.width..(in_row + 1) * g.width];
-        for (&value, pixel) in source
-            .iter()
-            .zip(target[first..].iter_mut().step_by(stride))
-        {
-            *pixel += value;
+    let stride = g.stride[1];
+    for_each_patch_line(g, |start, source| {
+        let Some(RowSource {
+            in_row,
+            columns,
+            first_column,
+        }) = source
+        else {
+            return;
+        };
+        let line = &patches[start + columns.start..start + columns.end];
+        let image_row = &mut image[in_row * g.width..(in_row + 1) * g.width];
+        if stride == 1 {
+            // Two plain slices of equal length: the loop vectorises.
+            let target = &mut image_row[first_column..first_column + line.len()];
+            target
+                .iter_mut()
+                .zip(line)
+                .for_each(|(pixel, &value)| *pixel += value);
+        } else {
+            let pixels = image_row[first_column..].iter_mut().step_by(stride);
+            line.iter()
+                .zip(pixels)
+                .for_each(|(&value, pixel)| *pixel += value);
         }
     });
 }
@@ -235,6 +266,7 @@ fn with_image_patches(image: &[f32], g: &ConvGeometry, work: impl FnOnce(&[f32])
 }
 
 /// Lets `work` write the gradient of the patch matrix, then folds it onto `image`
+/// (all zeros on entry)
 /// (directly into `image` for a pointwise convolution).
 fn into_image_gradient(image: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&mut [f32])) {
     if g.is_pointwise() {

@@ -1,16 +1,20 @@
-//! Splitting row-shaped work over the CPU cores with scoped threads.
+//! Splitting row-shaped work over the CPU cores, on a pool of worker threads kept
+//! for the life of the process.
 //!
-//! burn's CPU backend runs single-threaded unless built with its `rayon` feature, and
-//! this crate has no thread pool of its own, so kernels spawn scoped threads per call.
-//! A spawn costs tens of microseconds, hence small tensors stay on the calling thread.
-//! `FER_KERNEL_THREADS` caps the thread count (default: all available cores).
+//! burn's CPU backend runs single-threaded unless built with its `rayon` feature; the
+//! kernels here use a private `rayon` pool instead. Its workers persist, so their
+//! scratch buffers (the convolution's patch matrices) are allocated once, not on
+//! every call as with threads spawned per call. Small tensors stay on the calling
+//! thread. `FER_KERNEL_THREADS` caps the thread count (default: all available cores).
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::OnceLock;
-use std::thread;
 
-/// Below this many elements per thread, spawning costs more than it saves.
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+/// Below this many elements per thread, handing work over costs more than it saves.
 const MIN_ELEMENTS_PER_WORKER: usize = 1 << 16;
 
 /// Environment variable that caps the kernels' threads (e.g. `1` on a shared machine).
@@ -19,7 +23,7 @@ pub const THREADS_VARIABLE: &str = "FER_KERNEL_THREADS";
 fn available_cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| {
-        let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         std::env::var(THREADS_VARIABLE)
             .ok()
             .and_then(|value| value.trim().parse::<usize>().ok())
@@ -28,7 +32,21 @@ fn available_cores() -> usize {
     })
 }
 
-/// How many threads `rows` rows of `row_len` elements are worth.
+/// The kernels' pool, or `None` if the system would not start one (then the work
+/// runs on the calling thread).
+fn pool() -> Option<&'static ThreadPool> {
+    static POOL: OnceLock<Option<ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        ThreadPoolBuilder::new()
+            .num_threads(available_cores())
+            .thread_name(|index| format!("fer-kernel-{index}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// How many workers `rows` rows of `row_len` elements are worth.
 fn worker_count(rows: usize, row_len: usize) -> usize {
     let by_size = rows.saturating_mul(row_len) / MIN_ELEMENTS_PER_WORKER;
     available_cores().min(by_size).min(rows).max(1)
@@ -41,15 +59,7 @@ fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Re-raises a worker's panic on the calling thread, so a kernel bug surfaces as the
-/// panic it is instead of a hang or a lost result.
-fn join_or_propagate<R>(handle: thread::ScopedJoinHandle<'_, R>) -> R {
-    handle
-        .join()
-        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-}
-
-/// Runs `work` on contiguous ranges of `0..rows` (one per thread) and returns the
+/// Runs `work` on contiguous ranges of `0..rows` (one per worker) and returns the
 /// results in row order.
 pub fn map_row_ranges<R, F>(rows: usize, row_len: usize, work: F) -> Vec<R>
 where
@@ -57,21 +67,16 @@ where
     F: Fn(Range<usize>) -> R + Sync,
 {
     let ranges = row_ranges(rows, worker_count(rows, row_len));
-    let work = &work;
-    thread::scope(|scope| {
-        let mut ranges = ranges.into_iter();
-        let own = ranges.next().unwrap_or(0..0);
-        let handles: Vec<_> = ranges
-            .map(|range| scope.spawn(move || work(range)))
-            .collect();
-        let mut results = vec![work(own)];
-        results.extend(handles.into_iter().map(join_or_propagate));
-        results
-    })
+    match pool() {
+        Some(pool) if ranges.len() > 1 => {
+            pool.install(|| ranges.into_par_iter().map(&work).collect())
+        }
+        _ => ranges.into_iter().map(work).collect(),
+    }
 }
 
 /// Runs `work(first_row, rows)` on contiguous runs of whole rows of `data` (one per
-/// thread); `rows` holds rows `first_row..` back to back.
+/// worker); `rows` holds rows `first_row..` back to back.
 pub fn for_each_row_chunk<F>(data: &mut [f32], row_len: usize, work: F)
 where
     F: Fn(usize, &mut [f32]) + Sync,
@@ -81,25 +86,23 @@ where
     }
     let rows = data.len() / row_len;
     let ranges = row_ranges(rows, worker_count(rows, row_len));
-    let work = &work;
-    thread::scope(|scope| {
-        let mut rest = data;
-        let mut chunks = Vec::with_capacity(ranges.len());
-        for range in &ranges {
-            let (chunk, tail) = rest.split_at_mut(range.len() * row_len);
-            chunks.push((range.start, chunk));
-            rest = tail;
-        }
-        let mut chunks = chunks.into_iter();
-        let own = chunks.next();
-        let handles: Vec<_> = chunks
-            .map(|(first_row, chunk)| scope.spawn(move || work(first_row, chunk)))
-            .collect();
-        if let Some((first_row, chunk)) = own {
-            work(first_row, chunk);
-        }
-        handles.into_iter().for_each(join_or_propagate);
-    });
+    let mut chunks = Vec::with_capacity(ranges.len());
+    let mut rest = data;
+    for range in &ranges {
+        let (chunk, tail) = rest.split_at_mut(range.len() * row_len);
+        chunks.push((range.start, chunk));
+        rest = tail;
+    }
+    match pool() {
+        Some(pool) if chunks.len() > 1 => pool.install(|| {
+            chunks
+                .into_par_iter()
+                .for_each(|(first_row, chunk)| work(first_row, chunk));
+        }),
+        _ => chunks
+            .into_iter()
+            .for_each(|(first_row, chunk)| work(first_row, chunk)),
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ pub fn forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     }
 }
 
+/// Whether [`forward`] runs `conv` on `x` through the kernels (else burn's own
+/// convolution), for tests and benchmarks that must know which one they measure.
+pub fn runs_on_kernels<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> bool {
+    super::flex_bridge::is_cpu_backend::<B>() && kernel_geometry(conv, x).is_some()
+}
+
 /// The geometry when the kernels can run this convolution on `x`.
 fn kernel_geometry<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<ConvGeometry> {
     let weight = conv.weight.val();

@@ -14,6 +14,11 @@ use burn::tensor::TensorData;
 /// The training backend the kernels' backward passes are registered on.
 pub type Train = Autodiff<Flex>;
 
+/// Whether `B` is one of the two CPU backends the kernels run on.
+pub fn is_cpu_backend<B: 'static>() -> bool {
+    [TypeId::of::<Train>(), TypeId::of::<Flex>()].contains(&TypeId::of::<B>())
+}
+
 /// `value` as type `U` when `T` and `U` are the same type, `value` back otherwise.
 pub fn same_type<T: 'static, U: 'static>(value: T) -> Result<U, T> {
     if TypeId::of::<T>() != TypeId::of::<U>() {

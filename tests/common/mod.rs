@@ -3,6 +3,7 @@
 
 pub mod numeric;
 pub mod process;
+pub mod timing;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
