@@ -2,7 +2,8 @@
 # What the dashboard costs: the same training run with `--headless` and with the
 # dashboard up in a 120x40 tmux pane, alternated ROUNDS times. Prints each run's
 # mean training images/s (summary.json) and, for dashboard runs, the CPU time of
-# the dashboard's thread (the main thread; the engine has its own) over the run.
+# the dashboard's thread (the main thread; the engine has its own) and of the tmux
+# server drawing the pane, over the run.
 #
 #   scripts/dashboard-cost.sh [ROUNDS] [extra fer train arguments...]
 #
@@ -50,15 +51,29 @@ dashboard() { # root
         sleep 0.5
     done
     wall=$((SECONDS - start))
+    server=$(tmux -L "$SOCKET" display-message -p '#{pid}')
+    server_cpu=$(thread_cpu "$server" "$server")
     tmux -L "$SOCKET" kill-server 2>/dev/null || true
     echo "dashboard  $(summary_field "$1" mean_images_per_second) img/s  wall $wall s" \
-        " dashboard thread ${cpu} s CPU ($(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }')% of one core)"
+        " dashboard thread ${cpu} s CPU ($(percent "$cpu" "$wall") of one core)," \
+        " tmux server ${server_cpu} s ($(percent "$server_cpu" "$wall"))"
+}
+
+percent() { # seconds wall
+    awk -v c="$1" -v w="$2" 'BEGIN { printf "%.2f%%", 100 * c / w }'
 }
 
 command -v tmux >/dev/null || { echo "tmux is needed" >&2; exit 2; }
 [ -x "$FER" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 echo "fer train ${EXTRA[*]}  (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+# Alternate which goes first, so that a machine that speeds up or slows down over
+# the measurement does not favour one side.
 for round in $(seq "$ROUNDS"); do
-    headless "$WORK/headless-$round"
-    dashboard "$WORK/dashboard-$round"
+    if [ $((round % 2)) -eq 1 ]; then
+        headless "$WORK/headless-$round"
+        dashboard "$WORK/dashboard-$round"
+    else
+        dashboard "$WORK/dashboard-$round"
+        headless "$WORK/headless-$round"
+    fi
 done

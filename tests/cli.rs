@@ -166,6 +166,17 @@ fn train_eval_predict_and_resume_from_the_command_line() {
         text.contains("accuracy") && text.contains("Surprise") && text.contains("16 images"),
         "{text}"
     );
+    // An ensemble of a run with itself predicts what the run does.
+    let output = fer(&["eval", "--runs", run_arg, run_arg, "--split", "test"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ensemble = stdout(&output);
+    assert!(ensemble.contains("an ensemble of 2 runs"), "{ensemble}");
+    assert!(
+        ensemble.contains("(+0.00 points against the best member)"),
+        "{ensemble}"
+    );
+    let output = fer(&["eval", "--runs", run_arg]);
+    assert_eq!(output.status.code(), Some(2), "one run is no ensemble");
 
     let image = dir.path().join("face.png");
     image::GrayImage::from_pixel(IMAGE_SIDE as u32 * 2, IMAGE_SIDE as u32, image::Luma([128]))

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::process::{
-    ctl, events, run_dirs, spawn_quick_training, text, wait_until, write_quick_config,
-    write_small_csv,
+    ctl, events, run_dirs, spawn_quick_training, stopped_run_events, text, wait_until,
+    write_quick_config, write_small_csv,
 };
 use fer::run::{CheckpointKind, Command, Event, RunDir};
 use fer::train::schedule::ScheduleName;
@@ -199,14 +199,7 @@ fn usr1_checkpoints_and_term_stops_cleanly() {
     train.signal("TERM");
     let status = train.wait_exit(START);
     assert_eq!(status.code(), Some(0), "{}", train.output());
-    let recorded = events(&run);
-    assert!(
-        matches!(
-            recorded.last(),
-            Some(Event::RunFinished { stopped: true, .. })
-        ),
-        "{recorded:?}"
-    );
+    let recorded = stopped_run_events(&run);
     let completed = count(&recorded, |e| matches!(e, Event::EpochFinished(_)));
     assert!(completed < 20, "stopped early, after {completed} epochs");
     let run_dir = RunDir::open(&run).unwrap();

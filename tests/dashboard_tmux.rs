@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::process::{events, run_dirs, FER};
+use common::process::{run_dirs, stopped_run_events, FER};
 use fer::run::{Command as EngineCommand, Event};
 use fer::train::schedule::ScheduleName;
 
@@ -148,26 +148,51 @@ fn quoted(path: &Path) -> String {
     format!("'{}'", path.display())
 }
 
-#[test]
-fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
+/// False (skip the test) when `FER_SKIP_TMUX` is set; fails loudly without tmux.
+fn tmux_wanted() -> bool {
     if std::env::var_os("FER_SKIP_TMUX").is_some() {
         eprintln!("FER_SKIP_TMUX is set: skipping the tmux dashboard test");
-        return;
+        return false;
     }
     assert!(
         tmux_available(),
         "tmux is not installed: install it (apt-get install -y tmux; CI does) or set FER_SKIP_TMUX=1 to skip this test"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let runs = dir.path().join("runs");
-    let tmux = Tmux::start(120, 40);
+    true
+}
+
+/// Types `cd DIR && <launch> fer train --runs-dir runs <args>` into the main window.
+fn start_training(tmux: &Tmux, dir: &Path, launch: &str, args: &str) {
     tmux.type_line(
         MAIN,
         &format!(
-            "cd {} && {} train --epochs 2 --tta none --runs-dir runs; echo FER-EXIT=$?",
-            quoted(dir.path()),
+            "cd {} && {launch}{} train --runs-dir runs {args}",
+            quoted(dir),
             quoted(Path::new(FER))
         ),
+    );
+}
+
+/// Waits until the progress pane counts a step.
+fn wait_for_steps(tmux: &Tmux) {
+    tmux.wait_for(MAIN, "training steps", WAIT, |screen| {
+        step_counter(screen).is_some_and(|step| !step.starts_with("step 0/"))
+    });
+}
+
+#[test]
+fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
+    if !tmux_wanted() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let tmux = Tmux::start(120, 40);
+    start_training(
+        &tmux,
+        dir.path(),
+        "",
+        "--epochs 2 --tta none; echo FER-EXIT=$?",
     );
     tmux.wait_for(MAIN, "the dashboard's panes", WAIT, |screen| {
         ["Progress", "Confusion", "Log", "Queue (0)", "RUNNING"]
@@ -175,9 +200,7 @@ fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
             .all(|pane| screen.contains(pane))
     });
     let run = run_dirs(&runs).remove(0);
-    tmux.wait_for(MAIN, "training steps", WAIT, |screen| {
-        step_counter(screen).is_some_and(|step| !step.starts_with("step 0/"))
-    });
+    wait_for_steps(&tmux);
 
     tmux.keys(MAIN, &["p"]);
     let paused = tmux.wait_for_text(MAIN, "PAUSED");
@@ -264,14 +287,7 @@ fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
     );
     assert!(end.contains("checkpoints/last.ckpt"), "{end}");
 
-    let recorded = events(&run);
-    assert!(
-        matches!(
-            recorded.last(),
-            Some(Event::RunFinished { stopped: true, .. })
-        ),
-        "{recorded:?}"
-    );
+    let recorded = stopped_run_events(&run);
     assert!(recorded.contains(&Event::QueueChanged {
         queue: vec!["resnet20".into()]
     }));
@@ -302,24 +318,14 @@ fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
 /// checkpoint, stop and exit, not wait forever for a `q` (or spin on a dead tty).
 #[test]
 fn a_hung_up_terminal_checkpoints_stops_and_exits() {
-    if std::env::var_os("FER_SKIP_TMUX").is_some() || !tmux_available() {
-        eprintln!("no tmux (or FER_SKIP_TMUX): skipping; the first test says how to install it");
+    if !tmux_wanted() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let tmux = Tmux::start(120, 40);
-    tmux.type_line(
-        MAIN,
-        &format!(
-            "cd {} && exec {} train --epochs 50 --tta none --runs-dir runs",
-            quoted(dir.path()),
-            quoted(Path::new(FER))
-        ),
-    );
-    tmux.wait_for(MAIN, "training steps", WAIT, |screen| {
-        step_counter(screen).is_some_and(|step| !step.starts_with("step 0/"))
-    });
+    start_training(&tmux, dir.path(), "exec ", "--epochs 50 --tta none");
+    wait_for_steps(&tmux);
     let run = run_dirs(&runs).remove(0);
     let pid = std::fs::read_to_string(run.join("engine.pid")).expect("engine.pid");
     let stat = Path::new("/proc").join(pid.trim()).join("stat");
@@ -343,12 +349,5 @@ fn a_hung_up_terminal_checkpoints_stops_and_exits() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(run.join("checkpoints/last.ckpt").is_file());
-    let recorded = events(&run);
-    assert!(
-        matches!(
-            recorded.last(),
-            Some(Event::RunFinished { stopped: true, .. })
-        ),
-        "{recorded:?}"
-    );
+    stopped_run_events(&run);
 }

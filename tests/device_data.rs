@@ -192,6 +192,33 @@ fn the_profile_times_each_phase_of_the_step() {
         "{phases}"
     );
     assert!(report["images_per_s"].as_f64().unwrap() > 0.0);
+
+    // On the CPU the kernels clock themselves: convolutions and norms take time in
+    // both passes, and the parts add up to no more than their phase.
+    let layers = &phases["by_layer"];
+    let part = |name: &str| layers[name].as_f64().unwrap_or(-1.0);
+    for name in [
+        "conv_forward",
+        "norm_forward",
+        "conv_input_gradient",
+        "conv_weight_gradient",
+        "norm_backward",
+    ] {
+        assert!(part(name) > 0.0, "{name}: {layers}");
+    }
+    let forward_parts = part("conv_forward") + part("norm_forward") + part("other_forward");
+    assert!(
+        forward_parts <= times[1] * (1.0 + 1e-9) + 1e-9,
+        "{layers} vs {phases}"
+    );
+    let backward_parts = part("conv_input_gradient")
+        + part("conv_weight_gradient")
+        + part("norm_backward")
+        + part("other_backward");
+    assert!(
+        backward_parts <= times[2] * (1.0 + 1e-9) + 1e-9,
+        "{layers} vs {phases}"
+    );
 }
 
 #[test]

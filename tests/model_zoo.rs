@@ -157,7 +157,13 @@ fn model_table_lists_every_model_with_grouped_counts() {
             .unwrap_or_else(|| panic!("{name} missing from:\n{table}"));
         let count = model::with_thousands_separators(expected);
         assert!(line.contains(&count), "{line}");
+        let macs = model::macs::macs_per_image(name, 40).expect("a zoo model");
+        assert!(line.contains(&model::macs::human_count(macs)), "{line}");
     }
+    // Deeper costs more: the table's MACs rise with depth within a family.
+    let macs = |name| model::macs::macs_per_image(name, 40).expect("a zoo model");
+    assert!(macs("resnet20") < macs("resnet56") && macs("resnet56") < macs("resnet110"));
+    assert!(macs("resnet18") < macs("resnet34"));
 }
 
 type Train = Autodiff<Flex>;

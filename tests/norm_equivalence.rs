@@ -9,7 +9,7 @@ use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use common::numeric::{assert_close, random, values};
+use common::numeric::{assert_close, assert_gradients_close, random, values};
 use fer::model::{trainable_parameter_count, Norm};
 
 type Train = Autodiff<Flex>;
@@ -88,7 +88,7 @@ fn check_training_step(
             1e-4,
         );
     }
-    let parameter_grads = [
+    let parameter_grads = vec![
         (
             "gamma",
             norm.gamma.grad(&actual_grads),
@@ -100,17 +100,7 @@ fn check_training_step(
             reference.beta.grad(&expected_grads),
         ),
     ];
-    for (name, actual, expected) in parameter_grads {
-        let (Some(actual), Some(expected)) = (actual, expected) else {
-            panic!("{label}: no {name} gradient");
-        };
-        assert_close(
-            &format!("{label} {name} gradient"),
-            values(actual),
-            values(expected),
-            1e-4,
-        );
-    }
+    assert_gradients_close(&label, parameter_grads, 1e-4);
     values(x)
 }
 

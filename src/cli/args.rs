@@ -31,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Train a model (or resume a run) and evaluate it each epoch.
     Train(Box<TrainArgs>),
-    /// Evaluate a run's checkpoint on the validation or test split.
+    /// Evaluate a run's checkpoint (or an ensemble of runs) on the validation or test split.
     Eval(EvalArgs),
     /// Predict the emotion of images (PNG/JPEG, any size) or of the rows of a CSV.
     Predict(PredictArgs),
@@ -141,8 +141,18 @@ pub enum SplitName {
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// The run directory (runs/<id>).
-    #[arg(long, value_name = "RUN")]
-    pub run: PathBuf,
+    #[arg(
+        long,
+        value_name = "RUN",
+        required_unless_present = "runs",
+        conflicts_with = "runs"
+    )]
+    pub run: Option<PathBuf>,
+    /// Evaluate an ensemble of two or more runs instead: their softmax outputs are
+    /// averaged image by image, with the same TTA (--tta, else the first run's) on the
+    /// same data (--data, else the first run's).
+    #[arg(long, value_name = "RUN", num_args = 2..)]
+    pub runs: Vec<PathBuf>,
     /// Data to evaluate on (default: the run's own data).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
@@ -205,7 +215,9 @@ pub struct BenchArgs {
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// Also time each phase of the step (gather+augment, forward, backward, optimizer,
-    /// host read), waiting for the device after each one; adds `phases_ms` to the JSON.
+    /// host read), waiting for the device after each one, and split forward and
+    /// backward by kind of layer (convolutions, BatchNorm, the rest) from the CPU
+    /// kernels' own clocks; adds `phases_ms` (with `by_layer`) to the JSON.
     #[arg(long)]
     pub profile: bool,
     /// Instead of speed: run --steps steps on real rows of --data (default: the bundled

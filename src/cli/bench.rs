@@ -1,6 +1,6 @@
 //! `fer bench`: training images/s on synthetic batches, printed as one JSON line
 //! comparable with `pytorch_reference.py speed`; `--profile` adds the time of each
-//! phase of the step, `--parity` prints per-step losses on real rows instead (see
+//! phase of the step, and of each kind of layer within forward and backward, `--parity` prints per-step losses on real rows instead (see
 //! [`super::parity`]).
 
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use super::args::BenchArgs;
 use fer::data::{Split, IMAGE_PIXELS, NUM_CLASSES};
 use fer::device::{self, BackendTask};
+use fer::kernels::profile::{self as kernel_profile, KernelKind};
 use fer::train::device_split::DeviceSplit;
 use fer::train::step::{Inner, Trainer};
 use fer::train::{AugmentConfig, TrainConfig, TrainError};
@@ -81,6 +82,52 @@ struct PhaseTimes {
     host_sync: f64,
     /// The sum: one step with every phase waited for.
     total: f64,
+    /// The forward and backward phases split by kind of layer.
+    by_layer: LayerTimes,
+}
+
+/// Mean milliseconds per step by kind of layer, from the CPU kernels' own
+/// accounting (zero on backends where they do not run). `other_*` is the rest of
+/// the phase: activations, additions, pooling, the classifier, the loss and
+/// autodiff's bookkeeping.
+#[derive(serde::Serialize, Default)]
+struct LayerTimes {
+    conv_forward: f64,
+    norm_forward: f64,
+    other_forward: f64,
+    conv_input_gradient: f64,
+    conv_weight_gradient: f64,
+    norm_backward: f64,
+    other_backward: f64,
+}
+
+impl LayerTimes {
+    /// Splits the forward and backward phase times (ms per step) with the kernels'
+    /// seconds over `steps` steps.
+    fn split(forward: f64, backward: f64, kernels: &[(KernelKind, f64)], steps: usize) -> Self {
+        let ms = |wanted: KernelKind| {
+            kernels
+                .iter()
+                .find(|(kind, _)| *kind == wanted)
+                .map_or(0.0, |&(_, seconds)| 1000.0 * seconds / steps as f64)
+        };
+        let kernel_sum = |backward: bool| -> f64 {
+            KernelKind::ALL
+                .iter()
+                .filter(|kind| kind.is_backward() == backward)
+                .map(|&kind| ms(kind))
+                .sum()
+        };
+        Self {
+            conv_forward: ms(KernelKind::ConvForward),
+            norm_forward: ms(KernelKind::NormForward),
+            other_forward: (forward - kernel_sum(false)).max(0.0),
+            conv_input_gradient: ms(KernelKind::ConvInputGradient),
+            conv_weight_gradient: ms(KernelKind::ConvWeightGradient),
+            norm_backward: ms(KernelKind::NormBackward),
+            other_backward: (backward - kernel_sum(true)).max(0.0),
+        }
+    }
 }
 
 struct BenchTask {
@@ -168,6 +215,7 @@ fn profile<B: AutodiffBackend>(
     let device = trainer.device().clone();
     let sync = || B::sync(&device).map_err(|e| TrainError::Device(e.to_string()));
     let mut spent = [Duration::ZERO; 5];
+    kernel_profile::set_enabled(true);
     for _ in 0..steps {
         let clock = Instant::now();
         let prepared = trainer.prepare(data, indices, rng);
@@ -189,8 +237,11 @@ fn profile<B: AutodiffBackend>(
         pass.output.loss_sum.into_scalar();
         spent[4] += clock.elapsed();
     }
+    let kernels = kernel_profile::seconds_by_kind();
+    kernel_profile::set_enabled(false);
     let ms = |phase: Duration| 1000.0 * phase.as_secs_f64() / steps as f64;
     Ok(PhaseTimes {
+        by_layer: LayerTimes::split(ms(spent[1]), ms(spent[2]), &kernels, steps),
         gather_augment: ms(spent[0]),
         forward: ms(spent[1]),
         backward: ms(spent[2]),

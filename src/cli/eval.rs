@@ -1,32 +1,87 @@
-//! `fer eval`: a run's checkpoint on the validation or test split.
+//! `fer eval`: a run's checkpoint, or an ensemble of runs, on the validation or test
+//! split.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use super::args::{EvalArgs, SplitName};
 use super::{load_dataset, UserError};
-use fer::data::EMOTIONS;
-use fer::device::{self, BackendTask};
+use fer::data::{Split, EMOTIONS};
+use fer::device::{self, BackendTask, Device};
 use fer::metrics::{confusion_table, per_class_table};
 use fer::run::{CheckpointKind, RunDir};
 use fer::train::checkpoint::CheckpointFile;
+use fer::train::ensemble;
 use fer::train::evaluate::{evaluate_checkpoint, Evaluation};
-use fer::train::TrainError;
+use fer::train::{TrainConfig, TrainError, Tta};
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let run = RunDir::open(&args.run)?;
-    let kind = if args.last {
-        CheckpointKind::Last
-    } else {
-        CheckpointKind::Best
+    let paths: Vec<PathBuf> = args.run.iter().chain(&args.runs).cloned().collect();
+    let members = paths
+        .iter()
+        .map(|path| Member::load(path, &args))
+        .collect::<Result<Vec<_>>>()?;
+    let Some(first) = members.first() else {
+        return Err(UserError("name a run: --run RUN, or --runs RUN RUN...".into()).into());
     };
-    let checkpoint = CheckpointFile::load(&run.checkpoint_path(kind))?;
-    let mut config = checkpoint.state.config.clone();
-    if let Some(tta) = args.tta {
-        config.tta = tta;
+    let tta = args.tta.unwrap_or(first.config.tta);
+    let data_path = args.data.clone().or_else(|| first.config.data.clone());
+    let (name, split, source) = load_split(data_path.as_deref(), &first.config, args.split)?;
+    let device = device::resolve(args.device.parse()?)?;
+    let checkpoint = if args.last { "last" } else { "best" };
+    println!(
+        "{} on the {name} split of {source}: {} images, TTA {tta:?}",
+        if members.len() > 1 {
+            format!(
+                "an ensemble of {} runs ({checkpoint} checkpoints)",
+                members.len()
+            )
+        } else {
+            format!("{} ({checkpoint} checkpoint)", first.run.id())
+        },
+        split.len(),
+    );
+    let mut evaluations = Vec::with_capacity(members.len());
+    for member in members {
+        let id = member.run.id();
+        let (model, epoch) = (member.config.model.clone(), member.epoch);
+        let evaluation = member.evaluate(tta, &split, device)?;
+        println!(
+            "  {id} ({model}, epoch {epoch}): accuracy {:.2}%  loss {:.4}",
+            100.0 * evaluation.accuracy(),
+            evaluation.loss
+        );
+        evaluations.push(evaluation);
     }
-    let data_path = args.data.clone().or_else(|| config.data.clone());
-    let mut dataset = load_dataset(data_path.as_deref(), config.skip_bad_rows, config.seed)?;
-    let (name, split) = match args.split {
+    let result = if evaluations.len() == 1 {
+        evaluations.remove(0)
+    } else {
+        let refs: Vec<&Evaluation> = evaluations.iter().collect();
+        let mean = ensemble::average(&refs, &split.labels)?;
+        let best = refs.iter().map(|e| e.accuracy()).fold(0.0, f64::max);
+        println!(
+            "ensemble: accuracy {:.2}%  loss {:.4}  ({:+.2} points against the best member)",
+            100.0 * mean.accuracy(),
+            mean.loss,
+            100.0 * (mean.accuracy() - best)
+        );
+        mean
+    };
+    println!();
+    println!("{}", per_class_table(&result.confusion, &EMOTIONS));
+    println!("{}", confusion_table(&result.confusion, &EMOTIONS));
+    Ok(())
+}
+
+/// The split to evaluate on, its name for messages, and the data's source.
+fn load_split(
+    data: Option<&Path>,
+    config: &TrainConfig,
+    which: SplitName,
+) -> Result<(&'static str, Split, String)> {
+    let mut dataset = load_dataset(data, config.skip_bad_rows, config.seed)?;
+    let (name, split) = match which {
         SplitName::Val => ("validation", std::mem::take(&mut dataset.val)),
         SplitName::Test => ("test", std::mem::take(&mut dataset.test)),
     };
@@ -37,53 +92,60 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ))
         .into());
     }
-    let device = device::resolve(args.device.parse()?)?;
-    let task = EvalTask {
-        checkpoint,
-        config,
-        split,
-    };
-    let evaluation = device::dispatch(device, task)?;
-    println!(
-        "{} ({} checkpoint, epoch {}) on the {name} split of {}: {} images, TTA {:?}",
-        run.id(),
-        if args.last { "last" } else { "best" },
-        evaluation.1,
-        dataset.source,
-        evaluation.0.confusion.total(),
-        evaluation.2
-    );
-    println!(
-        "accuracy {:.2}%  loss {:.4}\n",
-        100.0 * evaluation.0.accuracy(),
-        evaluation.0.loss
-    );
-    println!("{}", per_class_table(&evaluation.0.confusion, &EMOTIONS));
-    println!("{}", confusion_table(&evaluation.0.confusion, &EMOTIONS));
-    Ok(())
+    Ok((name, split, dataset.source))
+}
+
+/// One run's checkpoint, ready to evaluate.
+struct Member {
+    run: RunDir,
+    config: TrainConfig,
+    model_bytes: Vec<u8>,
+    epoch: usize,
+}
+
+impl Member {
+    fn load(path: &Path, args: &EvalArgs) -> Result<Self> {
+        let run = RunDir::open(path)?;
+        let kind = if args.last {
+            CheckpointKind::Last
+        } else {
+            CheckpointKind::Best
+        };
+        let checkpoint = CheckpointFile::load(&run.checkpoint_path(kind))?;
+        Ok(Self {
+            run,
+            config: checkpoint.state.config.clone(),
+            epoch: checkpoint.state.completed_epochs,
+            model_bytes: checkpoint.model,
+        })
+    }
+
+    fn evaluate(self, tta: Tta, split: &Split, device: Device) -> Result<Evaluation> {
+        let mut config = self.config;
+        config.tta = tta;
+        let task = EvalTask {
+            config,
+            model_bytes: self.model_bytes,
+            split: split.clone(),
+        };
+        Ok(device::dispatch(device, task)?)
+    }
 }
 
 struct EvalTask {
-    checkpoint: CheckpointFile,
-    config: fer::train::TrainConfig,
-    split: fer::data::Split,
+    config: TrainConfig,
+    model_bytes: Vec<u8>,
+    split: Split,
 }
 
 impl BackendTask for EvalTask {
-    type Output = Result<(Evaluation, usize, fer::train::Tta), TrainError>;
+    type Output = Result<Evaluation, TrainError>;
 
     fn run<B: burn::tensor::backend::AutodiffBackend>(
         self,
         device: B::Device,
         _name: String,
     ) -> Self::Output {
-        let epoch = self.checkpoint.state.completed_epochs;
-        let evaluation = evaluate_checkpoint::<B::InnerBackend>(
-            &self.config,
-            self.checkpoint.model,
-            &self.split,
-            &device,
-        )?;
-        Ok((evaluation, epoch, self.config.tta))
+        evaluate_checkpoint::<B::InnerBackend>(&self.config, self.model_bytes, &self.split, &device)
     }
 }

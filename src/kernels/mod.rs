@@ -6,3 +6,4 @@
 pub mod batch_norm;
 pub mod conv;
 mod parallel;
+pub mod profile;

@@ -14,14 +14,59 @@ use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 
+use super::macs;
 use crate::kernels::conv::ConvGeometry;
 
 /// `conv(x)`, through the CPU kernels where they apply.
 pub fn forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if macs::counting() {
+        return count_only(conv, x);
+    }
     match kernel_geometry(conv, &x) {
         Some(geometry) => flex::forward(conv, x, geometry).unwrap_or_else(|x| conv.forward(x)),
         None => conv.forward(x),
     }
+}
+
+/// During a multiply-accumulate count: zeros of the output's shape, from the
+/// weight's shape alone (so a lazily initialised weight is never materialised), and
+/// the count `outputs x inputs per group x kernel area`.
+fn count_only<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [channels_out, inputs_per_group, kernel_rows, kernel_cols] =
+        conv.weight.lazy_shape().dims::<4>();
+    let [batch, _, height, width] = x.dims();
+    let output = match conv.padding {
+        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(..) => {
+            let [top, left, bottom, right] = match conv.padding {
+                PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+                _ => [0; 4],
+            };
+            let side = |size: usize, kernel: usize, axis: usize, padding: usize| {
+                let reach = conv.dilation[axis] * (kernel - 1) + 1;
+                (size + padding).saturating_sub(reach) / conv.stride[axis].max(1) + 1
+            };
+            let shape = [
+                batch,
+                channels_out,
+                side(height, kernel_rows, 0, top + bottom),
+                side(width, kernel_cols, 1, left + right),
+            ];
+            macs::placeholder(shape, &x)
+        }
+        // Padding worked out by burn: let it compute (no model of the zoo uses it).
+        _ => conv.forward(x),
+    };
+    let [_, _, out_height, out_width] = output.dims();
+    macs::add(
+        batch
+            * channels_out
+            * out_height
+            * out_width
+            * inputs_per_group
+            * kernel_rows
+            * kernel_cols,
+    );
+    output
 }
 
 /// Whether [`forward`] runs `conv` on `x` through the kernels (else burn's own
@@ -36,6 +81,7 @@ fn kernel_geometry<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Con
     let plain = conv.bias.is_none()
         && conv.groups == 1
         && conv.dilation == [1, 1]
+        && conv.stride.iter().all(|&stride| stride > 0)
         && x.dtype() == DType::F32
         && weight.dtype() == DType::F32;
     let padding = match conv.padding {

@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::layers::{
-    avg_pool_halve, classifier, conv, global_avg_pool, NormReluConv, INPUT_CHANNELS,
+    avg_pool_halve, classifier, classify, conv, global_avg_pool, NormReluConv, INPUT_CHANNELS,
 };
 use super::norm::Norm;
 
@@ -121,6 +121,6 @@ impl<B: Backend> DenseNet<B> {
             }
         }
         let x = relu(self.final_norm.forward(x));
-        self.classifier.forward(global_avg_pool(x))
+        classify(&self.classifier, global_avg_pool(x))
     }
 }

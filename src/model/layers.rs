@@ -104,6 +104,13 @@ pub fn classifier<B: Backend>(features: usize, device: &B::Device) -> Linear<B> 
     LinearConfig::new(features, NUM_CLASSES).init(device)
 }
 
+/// `classifier(features)`, counted by [`super::macs`] as `inputs x outputs`.
+pub fn classify<B: Backend>(classifier: &Linear<B>, features: Tensor<B, 2>) -> Tensor<B, 2> {
+    let [batch, inputs] = features.dims();
+    super::macs::add(batch * inputs * NUM_CLASSES);
+    classifier.forward(features)
+}
+
 /// 2x2 stride-2 max-pool (PyTorch's `MaxPool2d(2)`, floor mode), skipped when a side is
 /// already below 2 pixels so that small inputs never produce an empty map.
 pub fn max_pool_halve<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod densenet;
 mod flex_bridge;
 mod layers;
+pub mod macs;
 pub mod norm;
 mod registry;
 mod residual;

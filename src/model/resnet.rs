@@ -8,7 +8,7 @@ use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::layers::{classifier, global_avg_pool, ConvNorm, INPUT_CHANNELS};
+use super::layers::{classifier, classify, global_avg_pool, ConvNorm, INPUT_CHANNELS};
 use super::residual::{BasicBlock, Bottleneck, ResidualBlock, BOTTLENECK_EXPANSION};
 
 /// Which residual block the stages are made of.
@@ -115,6 +115,6 @@ impl<B: Backend> ResNet<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = self.stem.forward_relu(images);
         let x = self.blocks.iter().fold(x, |x, block| block.forward(x));
-        self.classifier.forward(global_avg_pool(x))
+        classify(&self.classifier, global_avg_pool(x))
     }
 }

@@ -5,6 +5,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::macs::{human_count, macs_per_image};
 use super::registry::{build, Model, SPECS};
 
 /// Field names of BatchNorm running statistics: burn visits them like parameters
@@ -63,23 +64,34 @@ pub fn with_thousands_separators(value: usize) -> String {
     grouped
 }
 
-/// One line per model: name, family, trainable parameter count, description.
-/// Models are built on `Flex` with lazy parameters, so this takes well under a second.
+/// The image side `fer models` counts multiply-accumulates at: the default training
+/// and evaluation crop.
+pub const MACS_SIDE: usize = 40;
+
+/// One line per model: name, family, trainable parameter count, multiply-accumulates
+/// per 40x40 image, description. Models are built on `Flex` with lazy parameters and
+/// counted without arithmetic, so this takes about a second.
 pub fn model_table() -> String {
     let device = Default::default();
     let mut table = format!(
-        "{:<16}{:<16}{:>12}  {}\n",
-        "model", "family", "parameters", "description"
+        "{:<16}{:<16}{:>12}{:>10}  {}\n",
+        "model", "family", "parameters", "MACs", "description"
     );
     for spec in SPECS {
         let count = build::<Flex>(spec.name, &device)
             .map(|model| with_thousands_separators(parameter_count(&model)))
             .unwrap_or_else(|error| error.to_string());
+        let macs = macs_per_image(spec.name, MACS_SIDE)
+            .map(human_count)
+            .unwrap_or_else(|error| error.to_string());
         table.push_str(&format!(
-            "{:<16}{:<16}{:>12}  {}\n",
-            spec.name, spec.family, count, spec.description
+            "{:<16}{:<16}{:>12}{:>10}  {}\n",
+            spec.name, spec.family, count, macs, spec.description
         ));
     }
+    table.push_str(&format!(
+        "\nMACs: multiply-accumulates of one forward pass on a {MACS_SIDE}x{MACS_SIDE} crop (convolutions and the classifier).\n"
+    ));
     table
 }
 

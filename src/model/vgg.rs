@@ -13,7 +13,9 @@ use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::layers::{classifier, global_avg_pool, max_pool_halve, ConvNorm, INPUT_CHANNELS};
+use super::layers::{
+    classifier, classify, global_avg_pool, max_pool_halve, ConvNorm, INPUT_CHANNELS,
+};
 
 /// Channel width of the five stages (fixed across VGG depths).
 const STAGE_WIDTHS: [usize; 5] = [64, 128, 256, 512, 512];
@@ -75,6 +77,6 @@ impl<B: Backend> Vgg<B> {
             x = stage.iter().fold(x, |x, layer| layer.forward_relu(x));
             x = max_pool_halve(x);
         }
-        self.classifier.forward(global_avg_pool(x))
+        classify(&self.classifier, global_avg_pool(x))
     }
 }

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod device_split;
 pub mod engine;
+pub mod ensemble;
 mod error;
 pub mod evaluate;
 pub mod loss;

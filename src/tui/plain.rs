@@ -71,7 +71,13 @@ impl PlainView {
                 format!("  checkpoint saved: {path} ({})", size(*bytes))
             }
             Event::CheckpointSaved { .. } | Event::ValidationStarted { .. } | Event::Resumed => return None,
-            Event::SchedulePlan { name, current_lr, .. } => format!("  schedule: {name:?}, lr now {current_lr:.3e}"),
+            Event::SchedulePlan { name, current_lr, epochs, .. } => {
+                // A time budget re-plans the run's length; 0 comes from older logs.
+                if *epochs > 0 {
+                    self.epochs = *epochs;
+                }
+                format!("  schedule: {name:?}, lr now {current_lr:.3e}")
+            }
             Event::Paused { epoch, step } => format!("paused at epoch {epoch} step {step}"),
             Event::CommandApplied { command } => format!("  command applied: {command}"),
             Event::CommandRejected { command, reason } => format!("warning: `{command}` rejected: {reason}"),
@@ -153,5 +159,32 @@ mod tests {
             .unwrap_or_default();
         assert!(line.contains("step 5/10"));
         assert!(!line.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_new_plan_changes_the_epoch_count_shown() {
+        let mut view = PlainView {
+            epochs: 13,
+            ..PlainView::default()
+        };
+        view.line(&Event::SchedulePlan {
+            name: crate::train::schedule::ScheduleName::OneCycle,
+            current_lr: 0.05,
+            plan: Vec::new(),
+            epochs: 14,
+        });
+        let progress = Event::Progress {
+            epoch: 2,
+            step: 1,
+            steps_per_epoch: 10,
+            loss: 1.5,
+            lr: 0.1,
+            images_per_second: 100.0,
+            elapsed_seconds: 12.0,
+        };
+        assert!(view
+            .line(&progress)
+            .unwrap_or_default()
+            .contains("epoch 2/14"));
     }
 }

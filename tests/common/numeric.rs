@@ -34,3 +34,26 @@ pub fn assert_close(what: &str, actual: Vec<f32>, expected: Vec<f32>, relative: 
 pub fn random<B: Backend, const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<B, D> {
     Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
 }
+
+/// A named gradient, ours and burn's (`None` when one was not computed).
+pub type GradientPair<'a, B, const D: usize> =
+    (&'a str, Option<Tensor<B, D>>, Option<Tensor<B, D>>);
+
+/// Each gradient must exist on both sides and be close within `relative`.
+pub fn assert_gradients_close<B: Backend, const D: usize>(
+    label: &str,
+    gradients: Vec<GradientPair<'_, B, D>>,
+    relative: f64,
+) {
+    for (name, actual, expected) in gradients {
+        let (Some(actual), Some(expected)) = (actual, expected) else {
+            panic!("{label}: no {name} gradient");
+        };
+        assert_close(
+            &format!("{label} {name} gradient"),
+            values(actual),
+            values(expected),
+            relative,
+        );
+    }
+}

@@ -162,6 +162,19 @@ pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool
 }
 
 /// The events recorded so far in a run directory.
+/// The run's events, after checking that they end with a stopped run.
+pub fn stopped_run_events(run: &Path) -> Vec<Event> {
+    let recorded = events(run);
+    assert!(
+        matches!(
+            recorded.last(),
+            Some(Event::RunFinished { stopped: true, .. })
+        ),
+        "{recorded:?}"
+    );
+    recorded
+}
+
 pub fn events(run: &Path) -> Vec<Event> {
     RunDir::open(run)
         .and_then(|run| run.read_events())

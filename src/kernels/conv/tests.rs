@@ -1,5 +1,6 @@
 //! The kernels against the convolution's definition, written as plain loops.
 
+use super::patches::valid_outputs;
 use super::*;
 
 /// Deterministic values in [-1, 1) without a random-number crate.
@@ -81,6 +82,8 @@ fn geometries() -> Vec<ConvGeometry> {
         g(4, 6, 5, 5, 3, [1, 1], [1, 1], [0, 0]),
         g(2, 5, 8, 8, 4, [1, 1], [2, 2], [0, 0]),
         g(1, 2, 4, 6, 2, [3, 2], [1, 2], [0, 1]),
+        // A larger pointwise convolution.
+        g(2, 3, 32, 32, 4, [1, 1], [1, 1], [0, 0]),
         // Large enough for the batch to be split over threads.
         g(8, 16, 24, 24, 16, [3, 3], [1, 1], [1, 1]),
     ]

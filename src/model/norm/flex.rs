@@ -17,6 +17,7 @@ use super::portable::BatchNormalized;
 use crate::kernels::batch_norm::{
     gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Layout,
 };
+use crate::kernels::profile::{timed, KernelKind};
 use crate::model::flex_bridge::{flex_tensor, matched, same_type, values, Train};
 
 fn layout_of(dims: [usize; 4]) -> Layout {
@@ -86,14 +87,18 @@ fn train(
     let gamma_values = values(&gamma.primitive.to_contiguous()).to_vec();
     let beta_values = values(&beta.primitive.to_contiguous()).to_vec();
 
-    let stats = statistics(values(&input), layout);
+    let stats = timed(KernelKind::NormForward, || {
+        statistics(values(&input), layout)
+    });
     let inverse_std = inverse_std(&stats.variance, epsilon);
     let scale: Vec<f32> = gamma_values
         .iter()
         .zip(&inverse_std)
         .map(|(gamma, inv_std)| gamma * inv_std)
         .collect();
-    let output = normalize(values(&input), layout, &stats.mean, &scale, &beta_values);
+    let output = timed(KernelKind::NormForward, || {
+        normalize(values(&input), layout, &stats.mean, &scale, &beta_values)
+    });
     let output = flex_tensor(output, dims.to_vec());
 
     let nodes = [x.node.clone(), gamma.node.clone(), beta.node.clone()];
@@ -151,7 +156,9 @@ pub(super) fn forward_inference<B: Backend>(
         .zip(inverse_std(&variance, epsilon))
         .map(|(gamma, inv_std)| gamma * inv_std)
         .collect();
-    let output = normalize(values(&input), layout_of(dims), &mean, &scale, &beta);
+    let output = timed(KernelKind::NormForward, || {
+        normalize(values(&input), layout_of(dims), &mean, &scale, &beta)
+    });
     let output = flex_tensor(output, dims.to_vec());
     Ok(matched(Tensor::<Flex, 4>::from_primitive(
         TensorPrimitive::Float(output),
@@ -184,7 +191,9 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let saved = ops.state;
         let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
         let x = values(&saved.input);
-        let sums = gradient_sums(x, values(&grad_output), saved.layout, &saved.mean);
+        let sums = timed(KernelKind::NormBackward, || {
+            gradient_sums(x, values(&grad_output), saved.layout, &saved.mean)
+        });
         let channels = vec![saved.layout.channels];
 
         if let Some(node) = gamma_node {
@@ -204,15 +213,17 @@ impl Backward<Flex, 3> for BatchNormBackward {
             // The output gradient becomes the input gradient in place (copied first
             // only if someone else still holds it).
             let mut grad_input = grad_output;
-            input_gradient_in_place(
-                x,
-                grad_input.storage_mut::<f32>(),
-                saved.layout,
-                &saved.mean,
-                &saved.inverse_std,
-                &saved.gamma,
-                &sums,
-            );
+            timed(KernelKind::NormBackward, || {
+                input_gradient_in_place(
+                    x,
+                    grad_input.storage_mut::<f32>(),
+                    saved.layout,
+                    &saved.mean,
+                    &saved.inverse_std,
+                    &saved.gamma,
+                    &sums,
+                );
+            });
             grads.register::<Flex>(node.id, grad_input);
         }
     }
