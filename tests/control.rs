@@ -133,10 +133,17 @@ fn ctl_pauses_checkpoints_reschedules_queues_and_stops_a_headless_run() {
         .unwrap()
         .to_string_lossy()
         .ends_with("resnet8"));
+    // The finished run ends with its result, then names the run its queue went on in.
+    let first_events = events(&first);
     assert!(matches!(
-        events(&first).last(),
+        first_events.iter().rev().nth(1),
         Some(Event::RunFinished { stopped: false, .. })
     ));
+    let next = second.to_string_lossy().into_owned();
+    assert!(
+        matches!(first_events.last(), Some(Event::NextRun { model, run_dir }) if model == "resnet8" && next.ends_with(run_dir.as_str())),
+        "{first_events:?}"
+    );
     assert!(
         !first.join("engine.pid").exists(),
         "a clean end removes engine.pid"

@@ -77,6 +77,41 @@ fn watch_prints_a_live_run_follows_it_to_the_end_and_replays_it_after() {
     );
 }
 
+/// When the queue goes on in a new run directory, `fer watch --follow` goes with it.
+#[test]
+fn watch_follows_the_queue_into_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_small_csv(dir.path(), 192, 32, 16);
+    let config = write_quick_config(dir.path(), &csv);
+    let runs = dir.path().join("runs");
+    let mut train = spawn_quick_training(&config, &runs, 3);
+    train.wait_for_line("step ", START);
+    let first = run_dirs(&runs).remove(0);
+    assert!(ctl(&first, &["pause"]).status.success());
+    assert!(ctl(&first, &["queue", "resnet8"]).status.success());
+
+    let mut follower = Fer::spawn(&["watch", first.to_str().unwrap(), "--follow"]);
+    follower.wait_for_line("paused at epoch", START);
+    assert!(ctl(&first, &["resume"]).status.success());
+    assert!(train.wait_exit(START).success(), "{}", train.output());
+    assert!(follower.wait_exit(START).success(), "{}", follower.output());
+
+    let dirs = run_dirs(&runs);
+    assert_eq!(dirs.len(), 2, "the queued run has its own directory");
+    let second = dirs.iter().find(|d| **d != first).expect("a second run");
+    let followed = follower.output();
+    let name = second.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        followed.contains("the queue goes on: resnet8 in") && followed.contains(&name),
+        "{followed}"
+    );
+    assert_eq!(
+        followed.matches("finished after").count(),
+        2,
+        "both runs to their end: {followed}"
+    );
+}
+
 #[test]
 fn watch_refuses_what_is_not_a_run() {
     let dir = tempfile::tempdir().unwrap();

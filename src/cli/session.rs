@@ -15,7 +15,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::{signals, summary};
 use fer::device::{self, BackendTask, Device};
-use fer::run::{Command, ControlListener, Event, RunDir};
+use fer::run::{Command, ControlListener, Event, EventLog, RunDir};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
 use fer::tui::plain::PlainView;
 use fer::tui::{run_dashboard, Action, App, Theme};
@@ -123,7 +123,7 @@ fn drive(
             setup.config.clone(),
             setup.dataset.clone(),
         );
-        let listener = match ControlListener::start(&run, control.clone(), io.events.clone()) {
+        let _listener = match ControlListener::start(&run, control.clone(), io.events.clone()) {
             Ok(listener) => Some(listener),
             Err(error) => {
                 let message =
@@ -132,8 +132,9 @@ fn drive(
                 None
             }
         };
+        // The listener (and with it engine.pid) stays until the next run is announced,
+        // so that a `fer watch` never sees the run end before it learns of the next.
         let (result, returned) = device::dispatch(device, EngineTask { setup, io });
-        drop(listener);
         let outcome = result?;
         let (stopped, mut queue) = (outcome.stopped, outcome.queue.clone());
         finished.push(FinishedRun { run, outcome });
@@ -145,7 +146,11 @@ fn drive(
             model: queue.remove(0),
             ..config
         };
+        let previous = finished.last().map(|done: &FinishedRun| done.run.clone());
         let run = create_run(runs_dir, &config)?;
+        if let Some(previous) = previous {
+            announce_next_run(&previous, &run, &config.model, &io);
+        }
         setup = EngineSetup {
             config,
             dataset,
@@ -154,6 +159,22 @@ fn drive(
             device_name: device.to_string(),
             queue,
         };
+    }
+}
+
+/// Appends `NextRun` to the finished run's log, for a `fer watch` following it (a
+/// failure costs only that, so it becomes a warning).
+fn announce_next_run(previous: &RunDir, next: &RunDir, model: &str, io: &EngineIo) {
+    let event = Event::NextRun {
+        model: model.to_string(),
+        run_dir: next.path().display().to_string(),
+    };
+    if let Err(error) = EventLog::open(previous).and_then(|mut log| log.append(&event)) {
+        let message = format!(
+            "fer watch will not follow the queue to {}: {error}",
+            next.id()
+        );
+        let _ = io.events.send(Event::Warning { message });
     }
 }
 

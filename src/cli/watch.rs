@@ -2,7 +2,9 @@
 //! its `events.jsonl`; without a terminal, the plain lines of its events.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -34,23 +36,27 @@ fn is_live(run: &RunDir) -> bool {
 /// Prints the lines of the events so far; with `follow`, also of those to come,
 /// until no process trains the run any more.
 fn plain(run: &RunDir, follow: bool) -> Result<()> {
-    let mut tail = EventTail::new(&run.events_path());
+    let mut follower = Follower::new(run.clone());
     let mut view = PlainView::default();
     let mut last = None;
     loop {
         // Asked before reading: whatever a process wrote before it ended is read.
-        let live = is_live(run);
-        for event in tail.read_new()? {
+        let live = is_live(&follower.run);
+        let new = follower.tail.read_new()?;
+        let next = next_run(&follower.run, &new);
+        for event in new {
             if let Some(line) = view.line(&event) {
                 super::say(line);
             }
             last = Some(event);
         }
-        if !follow || !live {
-            break;
+        match next {
+            Some(next) if follow => follower = Follower::new(next),
+            _ if !follow || !live => break,
+            _ => thread::sleep(FOLLOW_INTERVAL),
         }
-        thread::sleep(FOLLOW_INTERVAL);
     }
+    let run = &follower.run;
     match last {
         None if !is_live(run) => Err(UserError(format!(
             "{} has no events and no live engine: was it ever started?",
@@ -69,16 +75,18 @@ fn plain(run: &RunDir, follow: bool) -> Result<()> {
 /// The dashboard, read-only unless `--control`; quitting never stops the run.
 fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
     let (sender, events) = mpsc::channel();
-    let follower = run.clone();
+    // The run the keys steer: the follower moves it along the queue.
+    let current = Arc::new(Mutex::new(run.clone()));
+    let followed = Arc::clone(&current);
     thread::Builder::new()
         .name("fer-watch".into())
-        .spawn(move || follow_events(&follower, &sender))
+        .spawn(move || follow_events(&followed, &sender))
         .context("starting the thread that follows events.jsonl")?;
     let app = App::new(Theme::detect(args.ascii))
         .with_read_only(!args.control)
         .with_watching(true);
     let app = run_dashboard(app, &events, |action| match action {
-        Action::Send(command) => steer(run, &command),
+        Action::Send(command) => steer(&lock(&current).clone(), &command),
         Action::Quit => Ok(()),
     })
     .context("the terminal dashboard failed")?;
@@ -88,18 +96,25 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Sends every event, old and new, until the run has no process any more (then
-/// the channel closes: a run whose events end without a finish shows as failed).
-fn follow_events(run: &RunDir, events: &Sender<Event>) {
-    let mut tail = EventTail::new(&run.events_path());
+/// Sends every event, old and new, following the queue from run to run, until the
+/// run has no process any more (then the channel closes: a run whose events end
+/// without a finish shows as failed).
+fn follow_events(current: &Mutex<RunDir>, events: &Sender<Event>) {
+    let mut follower = Follower::new(lock(current).clone());
     loop {
-        let live = is_live(run);
-        match tail.read_new() {
+        let live = is_live(&follower.run);
+        match follower.tail.read_new() {
             Ok(new) => {
+                let next = next_run(&follower.run, &new);
                 for event in new {
                     if events.send(event).is_err() {
                         return;
                     }
+                }
+                if let Some(next) = next {
+                    *lock(current) = next.clone();
+                    follower = Follower::new(next);
+                    continue;
                 }
             }
             Err(error) => {
@@ -114,6 +129,39 @@ fn follow_events(run: &RunDir, events: &Sender<Event>) {
         }
         thread::sleep(FOLLOW_INTERVAL);
     }
+}
+
+/// A run and the reader of its `events.jsonl`.
+struct Follower {
+    run: RunDir,
+    tail: EventTail,
+}
+
+impl Follower {
+    fn new(run: RunDir) -> Self {
+        let tail = EventTail::new(&run.events_path());
+        Self { run, tail }
+    }
+}
+
+/// The next run of the queue when `events` (read from `run`) announce one: a
+/// sibling directory of `run`, found by name so that it does not matter from which
+/// directory the training process was started.
+fn next_run(run: &RunDir, events: &[Event]) -> Option<RunDir> {
+    let announced = events.iter().rev().find_map(|event| match event {
+        Event::NextRun { run_dir, .. } => Some(run_dir),
+        _ => None,
+    })?;
+    let name = Path::new(announced).file_name()?;
+    RunDir::open(&run.path().parent()?.join(name)).ok()
+}
+
+/// The mutex's value even if a thread panicked while holding it (a `RunDir` is
+/// never left half-written).
+fn lock(current: &Mutex<RunDir>) -> std::sync::MutexGuard<'_, RunDir> {
+    current
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Drops the command into the run's control channel; the answer arrives with the events.

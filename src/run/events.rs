@@ -129,6 +129,13 @@ pub enum Event {
     RunFailed {
         error: String,
     },
+    /// Appended to a finished run's log when its queue goes on: the next queued
+    /// architecture trains in `run_dir` (a sibling directory), so that `fer watch`
+    /// can follow it.
+    NextRun {
+        model: String,
+        run_dir: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

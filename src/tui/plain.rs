@@ -102,6 +102,7 @@ impl PlainView {
                 duration(*seconds),
                 100.0 * best_val_accuracy
             ),
+            Event::NextRun { model, run_dir } => format!("the queue goes on: {model} in {run_dir}"),
             Event::RunFailed { error } => format!("run failed: {error}"),
         })
     }

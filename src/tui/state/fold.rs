@@ -154,6 +154,12 @@ impl DashboardState {
                     ),
                 );
             }
+            Event::NextRun { model, run_dir } => {
+                self.log(
+                    LogLevel::Info,
+                    format!("the queue goes on: {model} in {run_dir}"),
+                );
+            }
             Event::RunFailed { error } => {
                 self.set_status(RunStatus::Failed(error.clone()), at);
                 self.checkpoint_pending = false;
