@@ -2,56 +2,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use fer::data::{Split, IMAGE_SIDE};
-
-fn fer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fer"))
-        .args(args)
-        .output()
-        .expect("the fer binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A Kaggle-format CSV with real faces: 64 Training, 32 PublicTest, 16 PrivateTest rows.
-fn write_small_csv(dir: &Path) -> PathBuf {
-    let sample = fer::data::bundled_sample().unwrap();
-    let mut text = String::from("emotion,pixels,Usage\n");
-    let mut add = |split: &Split, count: usize, usage: &str, offset: usize| {
-        for index in offset..offset + count {
-            let pixels: Vec<String> = split.image(index).iter().map(|p| p.to_string()).collect();
-            text.push_str(&format!(
-                "{},{},{usage}\n",
-                split.labels[index],
-                pixels.join(" ")
-            ));
-        }
-    };
-    add(&sample.train, 64, "Training", 0);
-    add(&sample.val, 32, "PublicTest", 0);
-    add(&sample.val, 16, "PrivateTest", 32);
-    let path = dir.join("small.csv");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn only_run_dir(runs: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "one run directory in {}", runs.display());
-    dirs.pop().unwrap()
-}
+use common::process::{fer, run_dirs, stderr, stdout, write_small_csv};
+use fer::data::IMAGE_SIDE;
 
 #[test]
 fn asking_for_cuda_without_it_is_a_one_line_usage_error() {
@@ -118,7 +70,7 @@ fn data_and_models_print_summaries() {
 #[test]
 fn train_eval_predict_and_resume_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = write_small_csv(dir.path());
+    let csv = write_small_csv(dir.path(), 64, 32, 16);
     let runs = dir.path().join("runs");
     let base = [
         "--data",
@@ -146,7 +98,9 @@ fn train_eval_predict_and_resume_from_the_command_line() {
         "PrivateTest rows are the test split: {text}"
     );
 
-    let run = only_run_dir(&runs);
+    let mut dirs = run_dirs(&runs);
+    assert_eq!(dirs.len(), 1, "one run directory in {}", runs.display());
+    let run = dirs.remove(0);
     for file in [
         "config.ron",
         "events.jsonl",

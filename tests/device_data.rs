@@ -1,23 +1,12 @@
 //! What the GPU check (scripts/device-check.sh) relies on, checked on the CPU: the
 //! compact data cache, the parity bench, the profile and `fer devices`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn fer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fer"))
-        .args(args)
-        .output()
-        .expect("the fer binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::process::{fer, stderr, stdout};
 
 fn json(output: &Output) -> serde_json::Value {
     assert!(output.status.success(), "{}", stderr(output));

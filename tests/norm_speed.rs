@@ -202,30 +202,3 @@ fn kernels_alone() {
         }),
     );
 }
-
-/// The 3x3 convolutions of a CIFAR ResNet's three stages, batch 64, forward alone
-/// (inference) and forward + backward (training; backward seeded with ones).
-#[test]
-#[ignore = "benchmark"]
-fn flex_convolutions() {
-    use burn::tensor::module::conv2d;
-    use burn::tensor::ops::ConvOptions;
-    for (channels, side) in [(16, 40), (32, 20), (64, 10)] {
-        let label = format!("conv 3x3 {channels}->{channels} @{side}x{side}, batch 64");
-        let options = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-        let images = random::<Flex, 4>([64, channels, side, side]);
-        let weight = random::<Flex, 4>([channels, channels, 3, 3]);
-        report(
-            &format!("{label} forward"),
-            median_ms(|| touch(conv2d(images.clone(), weight.clone(), None, options()))),
-        );
-        let images = random::<Train, 4>([64, channels, side, side]).require_grad();
-        let weight = random::<Train, 4>([channels, channels, 3, 3]).require_grad();
-        report(
-            &format!("{label} fwd + bwd"),
-            median_ms(|| {
-                let _ = conv2d(images.clone(), weight.clone(), None, options()).backward();
-            }),
-        );
-    }
-}

@@ -126,19 +126,19 @@ impl Member {
         let task = EvalTask {
             config,
             model_bytes: self.model_bytes,
-            split: split.clone(),
+            split,
         };
         Ok(device::dispatch(device, task)?)
     }
 }
 
-struct EvalTask {
+struct EvalTask<'a> {
     config: TrainConfig,
     model_bytes: Vec<u8>,
-    split: Split,
+    split: &'a Split,
 }
 
-impl BackendTask for EvalTask {
+impl BackendTask for EvalTask<'_> {
     type Output = Result<Evaluation, TrainError>;
 
     fn run<B: burn::tensor::backend::AutodiffBackend>(
@@ -146,6 +146,6 @@ impl BackendTask for EvalTask {
         device: B::Device,
         _name: String,
     ) -> Self::Output {
-        evaluate_checkpoint::<B::InnerBackend>(&self.config, self.model_bytes, &self.split, &device)
+        evaluate_checkpoint::<B::InnerBackend>(&self.config, self.model_bytes, self.split, &device)
     }
 }

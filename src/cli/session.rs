@@ -146,7 +146,7 @@ fn drive(
             model: queue.remove(0),
             ..config
         };
-        let previous = finished.last().map(|done: &FinishedRun| done.run.clone());
+        let previous = finished.last().map(|done| done.run.clone());
         let run = create_run(runs_dir, &config)?;
         if let Some(previous) = previous {
             announce_next_run(&previous, &run, &config.model, &io);

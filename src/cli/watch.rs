@@ -86,7 +86,7 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         .with_read_only(!args.control)
         .with_watching(true);
     let app = run_dashboard(app, &events, |action| match action {
-        Action::Send(command) => steer(&lock(&current).clone(), &command),
+        Action::Send(command) => steer(&lock(&current), &command),
         Action::Quit => Ok(()),
     })
     .context("the terminal dashboard failed")?;

@@ -141,6 +141,14 @@ pub fn ctl(run: &Path, args: &[&str]) -> Output {
     fer(&[&["ctl", run], args].concat())
 }
 
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "{}{}",

@@ -63,19 +63,15 @@ pub(super) fn image_to_patches(image: &[f32], g: &ConvGeometry, patches: &mut [f
     let (out_width, stride) = (g.out_width(), g.stride[1]);
     for_each_patch_line(g, |start, source| {
         let line = &mut patches[start..start + out_width];
-        let Some(RowSource {
-            in_row,
-            columns,
-            first_column,
-        }) = source
-        else {
+        let Some(source) = source else {
             line.fill(0.0);
             return;
         };
-        line[..columns.start].fill(0.0);
-        line[columns.end..].fill(0.0);
-        let target = &mut line[columns];
-        let image_row = &image[in_row * g.width..(in_row + 1) * g.width];
+        line[..source.columns.start].fill(0.0);
+        line[source.columns.end..].fill(0.0);
+        let target = &mut line[source.columns.clone()];
+        let first_column = source.first_column;
+        let image_row = &image[source.in_row * g.width..(source.in_row + 1) * g.width];
         if stride == 1 {
             target.copy_from_slice(&image_row[first_column..first_column + target.len()]);
         } else {
@@ -93,16 +89,12 @@ pub(super) fn image_to_patches(image: &[f32], g: &ConvGeometry, patches: &mut [f
 pub(super) fn patches_to_image(patches: &[f32], g: &ConvGeometry, image: &mut [f32]) {
     let stride = g.stride[1];
     for_each_patch_line(g, |start, source| {
-        let Some(RowSource {
-            in_row,
-            columns,
-            first_column,
-        }) = source
-        else {
+        let Some(source) = source else {
             return;
         };
-        let line = &patches[start + columns.start..start + columns.end];
-        let image_row = &mut image[in_row * g.width..(in_row + 1) * g.width];
+        let line = &patches[start + source.columns.start..start + source.columns.end];
+        let first_column = source.first_column;
+        let image_row = &mut image[source.in_row * g.width..(source.in_row + 1) * g.width];
         if stride == 1 {
             // Two plain slices of equal length: the loop vectorises.
             let target = &mut image_row[first_column..first_column + line.len()];

@@ -20,6 +20,15 @@ use crate::kernels::batch_norm::{
 use crate::kernels::profile::{timed, KernelKind};
 use crate::model::flex_bridge::{flex_tensor, matched, same_type, values, Train};
 
+/// `gamma / std` per channel: what [`normalize`] multiplies the centred input by.
+fn scale(gamma: &[f32], inverse_std: &[f32]) -> Vec<f32> {
+    gamma
+        .iter()
+        .zip(inverse_std)
+        .map(|(gamma, inv_std)| gamma * inv_std)
+        .collect()
+}
+
 fn layout_of(dims: [usize; 4]) -> Layout {
     let [batch, channels, height, width] = dims;
     Layout {
@@ -91,11 +100,7 @@ fn train(
         statistics(values(&input), layout)
     });
     let inverse_std = inverse_std(&stats.variance, epsilon);
-    let scale: Vec<f32> = gamma_values
-        .iter()
-        .zip(&inverse_std)
-        .map(|(gamma, inv_std)| gamma * inv_std)
-        .collect();
+    let scale = scale(&gamma_values, &inverse_std);
     let output = timed(KernelKind::NormForward, || {
         normalize(values(&input), layout, &stats.mean, &scale, &beta_values)
     });
@@ -151,11 +156,7 @@ pub(super) fn forward_inference<B: Backend>(
     };
     let dims = x.dims();
     let input = x.into_primitive().tensor().to_contiguous();
-    let scale: Vec<f32> = gamma
-        .iter()
-        .zip(inverse_std(&variance, epsilon))
-        .map(|(gamma, inv_std)| gamma * inv_std)
-        .collect();
+    let scale = scale(&gamma, &inverse_std(&variance, epsilon));
     let output = timed(KernelKind::NormForward, || {
         normalize(values(&input), layout_of(dims), &mean, &scale, &beta)
     });
