@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fast_config, new_run, tiny_dataset, train};
-use fer::run::{CheckpointKind, Command, Event, RunDir};
+use fer::run::{CheckpointKind, Command, Event, PredictedSplit, RunDir};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::schedule::ScheduleName;
 use fer::train::TrainConfig;
@@ -60,6 +60,24 @@ fn a_run_writes_every_file_of_the_run_directory() {
     assert!(
         summary["test_accuracy"].is_number(),
         "the test split is evaluated at the end"
+    );
+
+    let val = run.read_predictions(PredictedSplit::Val).unwrap().unwrap();
+    let test = run.read_predictions(PredictedSplit::Test).unwrap().unwrap();
+    assert_eq!((val.len(), test.len()), (64, 16), "one row per image");
+    let best: fer::train::summary::RunSummary =
+        serde_json::from_slice(&std::fs::read(run.summary_path()).unwrap()).unwrap();
+    let confusion = best.best_val_confusion.unwrap();
+    let correct = val
+        .probabilities
+        .iter()
+        .zip(&val.labels)
+        .filter(|(row, &label)| fer::train::evaluate::argmax(&row[..]) == usize::from(label))
+        .count();
+    assert_eq!(
+        correct,
+        (0..7).map(|c| confusion.count(c, c)).sum::<u64>() as usize,
+        "val.csv is the best epoch's predictions"
     );
 }
 

@@ -5,6 +5,7 @@ pub mod control;
 mod dir;
 mod error;
 mod events;
+mod predictions;
 mod tail;
 
 pub use control::{ControlError, ControlListener};
@@ -14,4 +15,5 @@ pub use dir::{
 };
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
+pub use predictions::{PredictedSplit, Predictions, PREDICTIONS_DIR};
 pub use tail::EventTail;

@@ -19,8 +19,10 @@ use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
 use super::summary::RunSummary;
 use super::{model_from_bytes, TrainError};
-use crate::data::Dataset;
-use crate::run::{CheckpointKind, Command, EpochMetrics, Event, EventLog, RunDir};
+use crate::data::{Dataset, NUM_CLASSES};
+use crate::run::{
+    CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, Predictions, RunDir,
+};
 
 mod budget;
 mod commands;
@@ -249,13 +251,17 @@ impl<B: AutodiffBackend> Engine<B> {
         let validation_started = Instant::now();
         let evaluation = self.trainer.evaluate(&self.setup.dataset.val);
         let partial = std::mem::take(&mut self.state.partial);
-        let confusion = evaluation.confusion;
+        let Evaluation {
+            confusion,
+            loss: val_loss,
+            probabilities,
+        } = evaluation;
         let metrics = EpochMetrics {
             epoch,
             lr: self.state.schedule.lr(),
             train_loss: partial.loss_sum / partial.images.max(1) as f64,
             train_accuracy: partial.correct / partial.images.max(1) as f64,
-            val_loss: evaluation.loss,
+            val_loss,
             val_accuracy: confusion.accuracy(),
             val_macro_f1: confusion.macro_f1(),
             val_recall: (0..confusion.num_classes())
@@ -287,6 +293,7 @@ impl<B: AutodiffBackend> Engine<B> {
                 val_accuracy: metrics.val_accuracy,
             });
             self.checkpoint(CheckpointKind::Best)?;
+            self.save_predictions(PredictedSplit::Val, probabilities);
         }
         self.checkpoint(CheckpointKind::Last)?;
         if self.state.schedule.name() == ScheduleName::Plateau {
@@ -316,6 +323,8 @@ impl<B: AutodiffBackend> Engine<B> {
     fn finish(&mut self, stopped: bool, started: Instant) -> Result<Outcome, TrainError> {
         let test = self.evaluate_test()?;
         if let Some((epoch, evaluation)) = &test {
+            let probabilities = evaluation.probabilities.clone();
+            self.save_predictions(PredictedSplit::Test, probabilities);
             self.emit(Event::TestEvaluated {
                 epoch: *epoch,
                 accuracy: evaluation.accuracy(),
@@ -376,6 +385,22 @@ impl<B: AutodiffBackend> Engine<B> {
             config.eval_batch_size,
         );
         Ok(Some((epoch, evaluation)))
+    }
+
+    /// For ensembles in reports; losing the file costs only that, so a failure is a warning.
+    fn save_predictions(&mut self, split: PredictedSplit, probabilities: Vec<[f32; NUM_CLASSES]>) {
+        let data = match split {
+            PredictedSplit::Val => &self.setup.dataset.val,
+            PredictedSplit::Test => &self.setup.dataset.test,
+        };
+        let predictions = Predictions {
+            labels: data.labels.clone(),
+            probabilities,
+        };
+        if let Err(error) = self.setup.run.write_predictions(split, &predictions) {
+            let message = format!("predictions not saved: {error}");
+            self.emit(Event::Warning { message });
+        }
     }
 
     fn emit_plan(&mut self) {
