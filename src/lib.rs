@@ -9,6 +9,7 @@ pub mod device;
 pub mod kernels;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod run;
 pub mod train;
 pub mod tui;
