@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Devices(args) => cli::devices::run(args),
         Command::Watch(args) => cli::watch::run(args),
         Command::Ctl(args) => cli::ctl::run(args),
+        Command::Report(args) => cli::report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,6 +47,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Steer a running run: pause, resume, checkpoint, schedule, queue, unqueue, stop.
     Ctl(CtlArgs),
+    /// Compare finished runs: write report.md with a results table, figures and analysis.
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -304,4 +306,31 @@ pub enum CtlAction {
     },
     /// Save a checkpoint and stop (a stopped run does not start its queue).
     Stop,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+report.md holds: the runs and their settings; a table per run (parameters, MACs per image at \
+the run's crop side, epochs, best-validation epoch, validation and test accuracy and macro-F1, \
+training time, images/s, and the generalisation gap: training minus validation accuracy at \
+the best epoch); the figures curves.png (accuracy and loss per epoch), lr.png (the learning \
+rate per step), recall.png (validation recall per emotion) and confusion-<run>.png (the test \
+confusion matrix, or the best epoch's validation one when there is no test split); the best \
+ensemble of the runs' saved predictions, chosen on validation; and an analysis computed from \
+the numbers: the ranking, the most confused emotions, which runs overfit and from which \
+epoch, and how ResNet depth related to accuracy.\n\n\
+Nothing is trained or evaluated: everything comes from the run directories (summary.json, \
+metrics.csv, events.jsonl, predictions/). A run without summary.json (crashed) is reported \
+from metrics.csv, one without any finished epoch is skipped with a warning.\n\
+Exit codes: 0 written; 2 a path is not a run directory or a run's file is corrupt; 1 anything else.")]
+pub struct ReportArgs {
+    /// Run directories (runs/<id>), in the order the report lists them.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Output directory for report.md and the PNG figures (created if needed).
+    #[arg(short, long, default_value = "report", value_name = "DIR")]
+    pub out: PathBuf,
+    /// The report's title.
+    #[arg(long, default_value = "FER2013 training report")]
+    pub title: String,
 }

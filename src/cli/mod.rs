@@ -10,6 +10,7 @@ pub mod eval;
 pub mod info;
 mod parity;
 pub mod predict;
+pub mod report;
 pub mod session;
 mod signals;
 mod summary;
@@ -68,6 +69,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 .is_some_and(|e| e.is_user_error())
             || cause
                 .downcast_ref::<fer::run::ControlError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<fer::report::ReportError>()
                 .is_some_and(|e| e.is_user_error())
             || cause
                 .downcast_ref::<fer::train::TrainError>()
