@@ -18,7 +18,8 @@ fer train --data fer2013.csv      train ResNet-18 on the full data set (Kaggle C
 fer eval --run runs/<id>          evaluate the best checkpoint of a run\n  \
 fer models                        list the architectures\n  \
 fer watch runs/<id>               the dashboard of a run, from another terminal\n  \
-fer ctl runs/<id> pause           steer a running run (also: resume, checkpoint, schedule, queue, stop)\n\n\
+fer ctl runs/<id> pause           steer a running run (also: resume, checkpoint, schedule, queue, stop)\n  \
+fer report runs/<a> runs/<b>      compare finished runs: report/report.md with figures and analysis\n\n\
 Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json.\n\
 Exit codes: 0 success, 2 bad input or usage, 1 anything else."
 )]
@@ -310,7 +311,7 @@ pub enum CtlAction {
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
-report.md holds: the runs and their settings; a table per run (parameters, MACs per image at \
+report.md holds: the runs and their settings; a results table with a row per run (parameters, MACs per image at \
 the run's crop side, epochs, best-validation epoch, validation and test accuracy and macro-F1, \
 training time, images/s, and the generalisation gap: training minus validation accuracy at \
 the best epoch); the figures curves.png (accuracy and loss per epoch), lr.png (the learning \
