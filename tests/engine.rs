@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fast_config, new_run, tiny_dataset, train};
-use fer::run::{CheckpointKind, Command, Event, PredictedSplit, RunDir};
+use fer::run::{CheckpointKind, Command, Event, PredictedSplit, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::schedule::ScheduleName;
 use fer::train::TrainConfig;
@@ -270,7 +270,7 @@ fn commands_apply_between_steps_and_are_acknowledged() {
 }
 
 #[test]
-fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
+fn queue_commands_edit_the_queue_file_and_are_announced() {
     let root = tempfile::tempdir().unwrap();
     let data = tiny_dataset(64, 32);
     let run = new_run(root.path(), &fast_config(1));
@@ -288,23 +288,25 @@ fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
         Command::RemoveQueued { index: 5 },
     ];
     let (result, events) = train(&run, fast_config(1), data.clone(), None, &commands);
-    let outcome = result.unwrap();
+    result.unwrap();
+
+    let queue = RunQueue::in_dir(root.path());
+    let entries = queue.read().unwrap();
     assert_eq!(
-        outcome.queue,
+        entries.waiting_models(),
         vec!["vgg13".to_string()],
         "names are checked and spelled as the registry does"
     );
+    let entry = &entries.runs[0];
+    assert_eq!(
+        entry.base.as_deref(),
+        Some(run.config_path().canonicalize().unwrap().as_path()),
+        "a queued model trains with this run's settings"
+    );
 
-    let queues: Vec<Vec<String>> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::QueueChanged { queue } => Some(queue.clone()),
-            _ => None,
-        })
-        .collect();
     let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(
-        queues,
+        queue_announcements(&events),
         vec![
             strings(&[]),
             strings(&["resnet8"]),
@@ -335,17 +337,31 @@ fn the_queue_is_engine_state_recorded_in_events_and_checkpoints() {
         "events.jsonl has the queue too"
     );
 
+    // Another process (`fer queue add`) changes the file: the run announces it at
+    // its next progress tick.
+    queue
+        .update(|entries| {
+            entries.push(None, Default::default(), None);
+            Ok::<_, fer::run::RunError>(())
+        })
+        .unwrap();
     let checkpoint = last_checkpoint(&run);
-    assert_eq!(checkpoint.state.queue, vec!["vgg13".to_string()]);
     let (result, events) = train(&run, fast_config(2), data, Some(checkpoint), &[]);
+    result.unwrap();
     assert_eq!(
-        result.unwrap().queue,
-        vec!["vgg13".to_string()],
-        "a resumed run keeps its queue"
+        queue_announcements(&events).first(),
+        Some(&strings(&["vgg13", "(default model)"]))
     );
-    assert!(events
+}
+
+fn queue_announcements(events: &[Event]) -> Vec<Vec<String>> {
+    events
         .iter()
-        .any(|e| matches!(e, Event::QueueChanged { queue } if queue == &["vgg13".to_string()])));
+        .filter_map(|e| match e {
+            Event::QueueChanged { queue } => Some(queue.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use fer::train::overrides::ConfigOverrides;
 use fer::train::schedule::ScheduleName;
 use fer::train::Tta;
 
@@ -50,89 +51,38 @@ pub enum Command {
     Ctl(CtlArgs),
     /// Compare finished runs: write report.md with a results table, figures and analysis.
     Report(ReportArgs),
+    /// The run queue (runs/queue.ron): add, list, remove, clear, run.
+    Queue(QueueArgs),
+    /// Queue every run of a study file, train them one after another, then write the report.
+    Study(StudyArgs),
 }
 
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
-    /// FER2013 data: fer2013.csv, fer2013.csv.gz, icml_face_data.csv, or a folder with train/ and test/.
-    /// Without it, fer trains on a small sample bundled in the binary.
-    #[arg(long, value_name = "FILE")]
-    pub data: Option<PathBuf>,
-    /// Architecture (see `fer models`). Default: resnet18, or resnet8 on the bundled sample.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Number of epochs (with --resume: extend the run to this many).
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Time budget: train for as many epochs as fit in M minutes, judged from the first
-    /// epoch's speed (validation included), with the schedule scaled to end with them.
-    /// The run then still saves its best checkpoint and evaluates the test split.
-    #[arg(long, value_name = "M")]
-    pub minutes: Option<f64>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Peak learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Learning-rate schedule.
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleName>,
-    /// Linear warm-up length in epochs.
-    #[arg(long, value_name = "EPOCHS")]
-    pub warmup: Option<f64>,
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerName>,
-    #[arg(long)]
-    pub weight_decay: Option<f64>,
-    /// Label smoothing epsilon (0 disables).
-    #[arg(long)]
-    pub label_smoothing: Option<f64>,
-    /// Mixup alpha (0 disables).
-    #[arg(long)]
-    pub mixup: Option<f64>,
-    /// Weight the loss by inverse class frequency.
-    #[arg(long)]
-    pub class_balanced: bool,
-    /// Turn off training augmentation (centre crops only).
-    #[arg(long)]
-    pub no_augment: bool,
-    /// Side of the training and evaluation crops (pixels, at most 48).
-    #[arg(long)]
-    pub crop: Option<usize>,
-    /// Test-time augmentation for validation and test.
-    #[arg(long, value_enum)]
-    pub tta: Option<Tta>,
-    /// auto (CUDA if compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
-    #[arg(long)]
-    pub device: Option<String>,
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Where run directories are created.
+    #[command(flatten)]
+    pub overrides: ConfigOverrides,
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Where run directories (and the queue, queue.ron) are.
     #[arg(long, default_value = "runs", value_name = "DIR")]
     pub runs_dir: PathBuf,
-    /// Plain progress lines instead of the dashboard (automatic without a terminal).
-    #[arg(long)]
-    pub headless: bool,
-    /// Dashboard without colours or Unicode (also when NO_COLOR is set).
-    #[arg(long)]
-    pub ascii: bool,
     /// Start from a config.ron (flags given here override it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, value_name = "RUN", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
-    /// Skip malformed data rows (and count them) instead of stopping.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerName {
-    /// SGD, momentum 0.9, Nesterov (PyTorch semantics).
-    Sgd,
-    /// AdamW (decoupled weight decay).
-    Adamw,
+/// How a long-running command shows its progress.
+#[derive(Args, Clone, Copy, Debug, Default)]
+pub struct ViewArgs {
+    /// Plain progress lines instead of the dashboard (automatic without a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Dashboard without colours or Unicode (also when NO_COLOR is set).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -334,4 +284,91 @@ pub struct ReportArgs {
     /// The report's title.
     #[arg(long, default_value = "FER2013 training report")]
     pub title: String,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+The queue is RUNS_DIR/queue.ron, shared by every fer process: `fer queue add` and the \
+dashboard's n key add to it, and a session (`fer train` once its own run is done, \
+`fer queue run`, `fer study`) takes waiting runs from it in order, each in its own run \
+directory. A run interrupted by a crash, Ctrl-C or `fer ctl stop` stays claimed; the next \
+`fer queue run` resumes it from its last checkpoint before it starts anything new.\n\n\
+Examples:\n  fer queue add resnet20 --data fer2013.csv --epochs 30\n  \
+fer queue add vgg19 --config runs/<id>/config.ron --mixup 0.2\n  \
+fer queue list\n  fer queue run --headless")]
+pub struct QueueArgs {
+    #[command(subcommand)]
+    pub action: QueueAction,
+    /// Where run directories and queue.ron are.
+    #[arg(long, default_value = "runs", value_name = "DIR", global = true)]
+    pub runs_dir: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueAction {
+    /// Queue a run: a model and the same settings as `fer train` takes.
+    Add(Box<QueueAddArgs>),
+    /// List waiting runs (numbered), then started and finished ones.
+    List,
+    /// Remove the waiting run at position N (as `fer queue list` numbers them).
+    Remove {
+        #[arg(value_name = "N")]
+        position: usize,
+    },
+    /// Forget waiting and finished entries (runs being trained or resumable stay).
+    Clear {
+        /// Only this study's entries.
+        #[arg(long, value_name = "NAME")]
+        study: Option<String>,
+    },
+    /// Train the queued runs one after another until none is left.
+    Run {
+        #[command(flatten)]
+        view: ViewArgs,
+        /// Only this study's entries.
+        #[arg(long, value_name = "NAME")]
+        study: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct QueueAddArgs {
+    /// Architecture (see `fer models`).
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Start from this config.ron (e.g. another run's); the flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: ConfigOverrides,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+A study file (RON) names the study, a base configuration and the runs, each a model with \
+its own settings over the base (the same names as `fer train`'s flags, with _ for -):\n\n\
+  Study(\n    name: \"depth\",\n    base: (data: \"fer2013.csv\", epochs: 30, schedule: one-cycle),\n    \
+runs: [(model: \"resnet20\"), (model: \"resnet32\"), (model: \"vgg19\", mixup: 0.2)],\n  )\n\n\
+The runs go into RUNS_DIR/queue.ron tagged with the study's name and train one after \
+another; when all are done, the report (report.md and PNG figures, as `fer report` writes \
+them) goes to --out. Running the same study again continues it: finished runs are kept, an \
+interrupted one resumes from its checkpoint, and the report is rewritten.")]
+pub struct StudyArgs {
+    /// The study file, e.g. experiments/seed-study.ron.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Give each run a time budget of M minutes (see `fer train --minutes`).
+    #[arg(long, value_name = "M")]
+    pub minutes_per_run: Option<f64>,
+    /// Train every run on this data instead of the study's.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Where run directories and queue.ron are.
+    #[arg(long, default_value = "runs", value_name = "DIR")]
+    pub runs_dir: PathBuf,
+    /// Where the report goes (default: RUNS_DIR/<study name>-report).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub view: ViewArgs,
 }

@@ -1,9 +1,7 @@
-//! A training session: one engine run after another (the first, then each queued
-//! architecture) on a driver thread, watched by the dashboard or by plain lines.
-//!
-//! The queue belongs to the engine (`Command::QueueModel`, recorded in
-//! `events.jsonl` and in checkpoints); the driver only reads it from each run's
-//! `Outcome` and starts the next model with the rest of the queue handed on.
+//! A training session: one engine run after another on a driver thread, watched
+//! by the dashboard or by plain lines. The first run is `fer train`'s own (if
+//! any); after it, the driver takes runs from `runs/queue.ron` until the queue is
+//! empty or a run is stopped (see `super::queue` for how entries are claimed).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -13,27 +11,39 @@ use std::thread::{self, JoinHandle};
 use anyhow::{Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 
+use super::args::ViewArgs;
+use super::queue::{claim_next, Claimed, DataCache};
 use super::{signals, summary};
 use fer::device::{self, BackendTask, Device};
-use fer::run::{Command, ControlListener, Event, EventLog, RunDir};
+use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
 use fer::tui::plain::PlainView;
 use fer::tui::{run_dashboard, Action, App, Theme};
 
 /// A run the driver saw to its end.
-struct FinishedRun {
-    run: RunDir,
-    outcome: Outcome,
+pub struct FinishedRun {
+    pub run: RunDir,
+    pub outcome: Outcome,
+}
+
+/// What a session trains.
+pub struct SessionPlan {
+    /// `fer train`'s run, on its device; `None` starts with the queue.
+    pub first: Option<(EngineSetup, Device)>,
+    pub runs_dir: PathBuf,
+    pub queue: RunQueue,
+    /// Take only this study's entries from the queue (`fer study`).
+    pub study: Option<String>,
 }
 
 pub struct Session {
     events: Receiver<Event>,
     commands: Sender<Command>,
-    driver: JoinHandle<Result<Vec<FinishedRun>, TrainError>>,
+    driver: JoinHandle<Result<Vec<FinishedRun>>>,
 }
 
 impl Session {
-    pub fn start(first: EngineSetup, device: Device, runs_dir: PathBuf) -> Result<Self> {
+    pub fn start(plan: SessionPlan) -> Result<Self> {
         let (event_sender, events) = mpsc::channel();
         let (commands, command_receiver) = mpsc::channel();
         let io = EngineIo {
@@ -44,7 +54,7 @@ impl Session {
         signals::install_checkpoint_handler(commands.clone());
         let driver = thread::Builder::new()
             .name("fer-engine".into())
-            .spawn(move || drive(first, io, device, &runs_dir, &control))
+            .spawn(move || drive(plan, io, &control))
             .context("starting the engine thread")?;
         Ok(Self {
             events,
@@ -54,19 +64,24 @@ impl Session {
     }
 
     /// Follows the runs until they end: with the dashboard on a terminal, else
-    /// plain lines; then one summary line per run on the normal screen.
-    pub fn follow(self, headless: bool, ascii: bool) -> Result<()> {
+    /// plain lines; then one summary line per run on the normal screen. Returns
+    /// the runs that ended.
+    pub fn follow(self, view: ViewArgs) -> Result<Vec<FinishedRun>> {
         let interactive =
-            !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+            !view.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
         signals::install_stop_handler(self.commands.clone(), !interactive);
         let mut dashboard = Ok(());
         if interactive {
             let commands = self.commands.clone();
             let mut stop_sent = false;
-            dashboard = run_dashboard(App::new(Theme::detect(ascii)), &self.events, |action| {
-                stop_sent |= action == Action::Send(Command::Stop);
-                forward(action, &commands)
-            })
+            dashboard = run_dashboard(
+                App::new(Theme::detect(view.ascii)),
+                &self.events,
+                |action| {
+                    stop_sent |= action == Action::Send(Command::Stop);
+                    forward(action, &commands)
+                },
+            )
             .map(drop);
             // Closing the dashboard (or losing it) ends the session: a queued run
             // would train unseen. What happens after (the final checkpoint, the test
@@ -91,7 +106,8 @@ impl Session {
         for FinishedRun { run, outcome } in &finished {
             super::say(summary::outcome_line(run, outcome));
         }
-        dashboard.context("the terminal dashboard failed")
+        dashboard.context("the terminal dashboard failed")?;
+        Ok(finished)
     }
 }
 
@@ -104,75 +120,127 @@ fn forward(action: Action, commands: &Sender<Command>) -> Result<(), String> {
     }
 }
 
-/// Runs `first`, then each queued architecture with the same configuration, each in
-/// a new run directory, until the queue is empty or a run is stopped. Each run
-/// listens on its own control channel (`engine.pid`, `control/`) while it trains.
-fn drive(
-    first: EngineSetup,
-    io: EngineIo,
+/// The run being trained: its setup, and its queue entry when it came from the queue.
+struct Current {
+    setup: EngineSetup,
     device: Device,
-    runs_dir: &Path,
+    entry: Option<u64>,
+}
+
+/// Trains the first run, then queued runs, each listening on its own control
+/// channel (`engine.pid`, `control/`), until the queue is empty or a run stops.
+fn drive(
+    mut plan: SessionPlan,
+    io: EngineIo,
     control: &Sender<Command>,
-) -> Result<Vec<FinishedRun>, TrainError> {
+) -> Result<Vec<FinishedRun>> {
+    let mut data = DataCache::default();
+    if let Some((setup, _)) = &plan.first {
+        data.remember(&setup.config, setup.dataset.clone());
+    }
+    let mut current = match plan.first.take() {
+        Some((setup, device)) => Some(Current {
+            setup: with_queue(setup, &plan.queue),
+            device,
+            entry: None,
+        }),
+        None => claimed(&plan, &mut data)?,
+    };
     let mut finished = Vec::new();
-    let mut setup = first;
     let mut io = io;
-    loop {
-        let (run, config, dataset) = (
-            setup.run.clone(),
-            setup.config.clone(),
-            setup.dataset.clone(),
-        );
-        let _listener = match ControlListener::start(&run, control.clone(), io.events.clone()) {
-            Ok(listener) => Some(listener),
-            Err(error) => {
-                let message =
-                    format!("fer ctl and fer watch --control will not reach this run: {error}");
-                let _ = io.events.send(Event::Warning { message });
-                None
-            }
-        };
+    while let Some(Current {
+        setup,
+        device,
+        entry,
+    }) = current.take()
+    {
+        let run = setup.run.clone();
         // The listener (and with it engine.pid) stays until the next run is announced,
         // so that a `fer watch` never sees the run end before it learns of the next.
+        let _listener = listen(&run, control, &io);
         let (result, returned) = device::dispatch(device, EngineTask { setup, io });
         let outcome = result?;
-        let (stopped, mut queue) = (outcome.stopped, outcome.queue.clone());
+        let stopped = outcome.stopped;
+        if let (Some(id), false) = (entry, stopped) {
+            let done = QueueState::Done {
+                run: run.path().to_path_buf(),
+            };
+            plan.queue
+                .update(|entries| Ok::<_, fer::run::RunError>(entries.set_state(id, done)))?;
+        }
         finished.push(FinishedRun { run, outcome });
-        let (false, false, Some(returned)) = (stopped, queue.is_empty(), returned) else {
-            return Ok(finished);
+        let (false, Some(returned)) = (stopped, returned) else {
+            break;
         };
         io = returned;
-        let config = TrainConfig {
-            model: queue.remove(0),
-            ..config
-        };
-        let previous = finished.last().map(|done| done.run.clone());
-        let run = create_run(runs_dir, &config)?;
-        if let Some(previous) = previous {
-            announce_next_run(&previous, &run, &config.model, &io);
+        current = claimed(&plan, &mut data)?;
+        if let (Some(next), Some(previous)) = (&current, finished.last()) {
+            announce_next_run(&previous.run, &next.setup, &io);
         }
-        setup = EngineSetup {
-            config,
-            dataset,
-            run,
-            resume: None,
-            device_name: device.to_string(),
-            queue,
-        };
+    }
+    Ok(finished)
+}
+
+/// The next entry of the queue, ready to train.
+fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> {
+    let Some(Claimed {
+        id,
+        config,
+        run,
+        resume,
+    }) = claim_next(&plan.queue, plan.study.as_deref(), &plan.runs_dir)?
+    else {
+        return Ok(None);
+    };
+    let device = device::resolve(config.device.parse()?)?;
+    let dataset = data.load(&config)?;
+    let setup = EngineSetup {
+        config,
+        dataset,
+        run,
+        resume,
+        device_name: device.to_string(),
+        queue: None,
+    };
+    Ok(Some(Current {
+        setup: with_queue(setup, &plan.queue),
+        device,
+        entry: Some(id),
+    }))
+}
+
+fn with_queue(setup: EngineSetup, queue: &RunQueue) -> EngineSetup {
+    EngineSetup {
+        queue: Some(queue.clone()),
+        ..setup
+    }
+}
+
+/// `fer ctl` and `fer watch --control` reach the run through this; without it the
+/// run still trains, so a failure is a warning.
+fn listen(run: &RunDir, control: &Sender<Command>, io: &EngineIo) -> Option<ControlListener> {
+    match ControlListener::start(run, control.clone(), io.events.clone()) {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            let message =
+                format!("fer ctl and fer watch --control will not reach this run: {error}");
+            let _ = io.events.send(Event::Warning { message });
+            None
+        }
     }
 }
 
 /// Appends `NextRun` to the finished run's log, for a `fer watch` following it (a
 /// failure costs only that, so it becomes a warning).
-fn announce_next_run(previous: &RunDir, next: &RunDir, model: &str, io: &EngineIo) {
+fn announce_next_run(previous: &RunDir, next: &EngineSetup, io: &EngineIo) {
     let event = Event::NextRun {
-        model: model.to_string(),
-        run_dir: next.path().display().to_string(),
+        model: next.config.model.clone(),
+        run_dir: next.run.path().display().to_string(),
     };
     if let Err(error) = EventLog::open(previous).and_then(|mut log| log.append(&event)) {
         let message = format!(
             "fer watch will not follow the queue to {}: {error}",
-            next.id()
+            next.run.id()
         );
         let _ = io.events.send(Event::Warning { message });
     }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::args::{OptimizerName, TrainArgs};
-use super::session::{create_run, Session};
+use super::args::TrainArgs;
+use super::session::{create_run, Session, SessionPlan};
 use super::{load_dataset, UserError};
 use fer::device;
-use fer::run::{CheckpointKind, RunDir};
+use fer::run::{CheckpointKind, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
-use fer::train::{EngineSetup, OptimizerConfig, TrainConfig};
+use fer::train::overrides::ConfigOverrides;
+use fer::train::{EngineSetup, TrainConfig};
 
 /// On the bundled sample a small, fast model is the default, so the first run
 /// shows progress within seconds on a laptop CPU.
@@ -20,8 +21,12 @@ const SAMPLE_EPOCHS: usize = 10;
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let (config, run, resume) = match &args.resume {
-        Some(path) => resumed(path, &args)?,
-        None => (new_config(&args)?, None, None),
+        Some(path) => resumed(path, &args.overrides)?,
+        None => (
+            resolve_config(args.config.as_deref(), &args.overrides)?,
+            None,
+            None,
+        ),
     };
     let dataset = load_dataset(config.data.as_deref(), config.skip_bad_rows, config.seed)?;
     if config.data.is_none() {
@@ -30,29 +35,34 @@ pub fn run(args: TrainArgs) -> Result<()> {
             dataset.train.len() + dataset.val.len()
         );
     }
-    config
-        .schedule
-        .validate()
-        .map_err(|e| UserError(e.to_string()))?;
     let device = device::resolve(config.device.parse()?)?;
     let run = match run {
         Some(run) => run,
         None => create_run(&args.runs_dir, &config)?,
     };
-    let setup = EngineSetup {
+    let first = EngineSetup {
         config,
         dataset: Arc::new(dataset),
         run,
         resume,
         device_name: device.to_string(),
-        queue: Vec::new(),
+        queue: None,
     };
-    Session::start(setup, device, args.runs_dir.clone())?.follow(args.headless, args.ascii)
+    let plan = SessionPlan {
+        first: Some((first, device)),
+        queue: RunQueue::in_dir(&args.runs_dir),
+        runs_dir: args.runs_dir.clone(),
+        study: None,
+    };
+    Session::start(plan)?.follow(args.view)?;
+    Ok(())
 }
 
-fn resumed(
+/// The run in `path` and its last checkpoint, with `--epochs`, `--device` and
+/// `--minutes` applied (the rest of a resumed run's settings stay as they were).
+pub fn resumed(
     path: &Path,
-    args: &TrainArgs,
+    args: &ConfigOverrides,
 ) -> Result<(TrainConfig, Option<RunDir>, Option<CheckpointFile>)> {
     let run = RunDir::open(path)?;
     if let Ok(pid) = fer::run::control::live_engine(&run) {
@@ -91,9 +101,10 @@ fn resumed(
     Ok((config, Some(run), Some(checkpoint)))
 }
 
-/// Defaults, then `--config`, then flags.
-fn new_config(args: &TrainArgs) -> Result<TrainConfig> {
-    let mut config = match &args.config {
+/// Defaults, then `--config` (or a queued run's base), then flags. Checked here, so
+/// that a mistake is reported before any data is loaded.
+pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Result<TrainConfig> {
+    let mut config = match base {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| UserError(format!("{}: {e}", path.display())))?;
@@ -101,60 +112,25 @@ fn new_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         None => TrainConfig::default(),
     };
-    if args.config.is_none() && args.data.is_none() {
+    if base.is_none() && overrides.data.is_none() {
         config.model = SAMPLE_MODEL.into();
         config.epochs = SAMPLE_EPOCHS;
     }
-    apply_flags(&mut config, args);
+    overrides.apply(&mut config);
+    config.model = fer::model::canonical_name(&config.model)
+        .ok_or_else(|| {
+            UserError(
+                fer::model::UnknownModel {
+                    name: config.model.clone(),
+                    valid: fer::model::model_names(),
+                }
+                .to_string(),
+            )
+        })?
+        .to_string();
+    config
+        .schedule
+        .validate()
+        .map_err(|e| UserError(e.to_string()))?;
     Ok(config)
-}
-
-fn apply_flags(config: &mut TrainConfig, args: &TrainArgs) {
-    fn set<T: Clone>(target: &mut T, value: &Option<T>) {
-        if let Some(value) = value {
-            *target = value.clone();
-        }
-    }
-    if args.data.is_some() {
-        config.data = args.data.clone();
-    }
-    set(&mut config.model, &args.model);
-    set(&mut config.epochs, &args.epochs);
-    if args.minutes.is_some() {
-        config.minutes = args.minutes;
-    }
-    set(&mut config.batch_size, &args.batch_size);
-    set(&mut config.lr, &args.lr);
-    set(&mut config.schedule.warmup_epochs, &args.warmup);
-    set(&mut config.loss.label_smoothing, &args.label_smoothing);
-    set(&mut config.loss.mixup_alpha, &args.mixup);
-    set(&mut config.augment.crop, &args.crop);
-    set(&mut config.tta, &args.tta);
-    set(&mut config.device, &args.device);
-    set(&mut config.seed, &args.seed);
-    if let Some(name) = &args.schedule {
-        config.schedule.name = *name;
-    }
-    match args.optimizer {
-        Some(OptimizerName::Sgd) if !matches!(config.optimizer, OptimizerConfig::Sgd { .. }) => {
-            config.optimizer = OptimizerConfig::default();
-        }
-        Some(OptimizerName::Adamw)
-            if !matches!(config.optimizer, OptimizerConfig::AdamW { .. }) =>
-        {
-            config.optimizer = OptimizerConfig::adamw_default();
-        }
-        _ => {}
-    }
-    if let Some(decay) = args.weight_decay {
-        match &mut config.optimizer {
-            OptimizerConfig::Sgd { weight_decay, .. }
-            | OptimizerConfig::AdamW { weight_decay, .. } => {
-                *weight_decay = decay;
-            }
-        }
-    }
-    config.loss.class_balanced |= args.class_balanced;
-    config.augment.enabled &= !args.no_augment;
-    config.skip_bad_rows |= args.skip_bad_rows;
 }

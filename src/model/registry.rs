@@ -141,6 +141,14 @@ pub fn model_names() -> &'static [&'static str] {
     NAMES.get_or_init(|| SPECS.iter().map(|spec| spec.name).collect())
 }
 
+/// The registry's spelling of `name` (names match case-insensitively).
+pub fn canonical_name(name: &str) -> Option<&'static str> {
+    model_names()
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(name.trim()))
+        .copied()
+}
+
 /// A one-line description (family, depth, widths) of a model name.
 pub fn describe(name: &str) -> Option<&'static str> {
     find(name).map(|spec| spec.description)

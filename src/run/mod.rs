@@ -6,6 +6,8 @@ mod dir;
 mod error;
 mod events;
 mod predictions;
+pub mod queue;
+mod study;
 mod tail;
 
 pub use control::{ControlError, ControlListener};
@@ -16,4 +18,6 @@ pub use dir::{
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
 pub use predictions::{PredictedSplit, Predictions, PREDICTIONS_DIR};
+pub use queue::{QueueEntries, QueueState, QueuedRun, RunQueue, QUEUE_FILE};
+pub use study::Study;
 pub use tail::EventTail;

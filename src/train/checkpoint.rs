@@ -30,9 +30,6 @@ pub struct TrainingState {
     pub best: Option<(usize, f64)>,
     /// Training seconds so far, over all processes that worked on this run.
     pub elapsed_seconds: f64,
-    /// Models to train after this run; absent from checkpoints written before queues.
-    #[serde(default)]
-    pub queue: Vec<String>,
 }
 
 /// Running sums of the epoch in progress.

@@ -22,6 +22,7 @@ use super::{model_from_bytes, TrainError};
 use crate::data::{Dataset, NUM_CLASSES};
 use crate::run::{
     CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, Predictions, RunDir,
+    RunQueue,
 };
 
 mod budget;
@@ -37,8 +38,8 @@ pub struct EngineSetup {
     pub resume: Option<CheckpointFile>,
     /// Human-readable device name for the header.
     pub device_name: String,
-    /// Models to train after this one (a resumed run appends these to its own).
-    pub queue: Vec<String>,
+    /// The queue the dashboard's `n` adds to (`runs/queue.ron`); `None` refuses queueing.
+    pub queue: Option<RunQueue>,
 }
 
 /// The engine's side of the channels.
@@ -53,8 +54,6 @@ pub struct Outcome {
     pub summary: RunSummary,
     /// Stopped by a command: whoever drives a queue does not start the next model.
     pub stopped: bool,
-    /// The models still queued when the run ended.
-    pub queue: Vec<String>,
 }
 
 pub struct Engine<B: AutodiffBackend> {
@@ -72,6 +71,8 @@ pub struct Engine<B: AutodiffBackend> {
     pending_correct: Option<Tensor<Inner<B>, 1, Int>>,
     pending_images: usize,
     stop_requested: bool,
+    /// The waiting models last announced with `QueueChanged`.
+    shown_queue: Option<Vec<String>>,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -92,10 +93,9 @@ impl<B: AutodiffBackend> Engine<B> {
                 let mut state = checkpoint.state;
                 state.config.epochs = config.epochs;
                 state.schedule.set_total_epochs(config.epochs);
-                state.queue.append(&mut setup.queue);
                 state
             }
-            None => fresh_state(&config, steps_per_epoch, std::mem::take(&mut setup.queue)),
+            None => fresh_state(&config, steps_per_epoch),
         };
         let train_data = DeviceSplit::upload(&setup.dataset.train, &device);
         Ok(Self {
@@ -111,6 +111,7 @@ impl<B: AutodiffBackend> Engine<B> {
             pending_correct: None,
             pending_images: 0,
             stop_requested: false,
+            shown_queue: None,
         })
     }
 
@@ -168,9 +169,7 @@ impl<B: AutodiffBackend> Engine<B> {
         };
         self.emit(event);
         self.emit_plan();
-        self.emit(Event::QueueChanged {
-            queue: self.state.queue.clone(),
-        });
+        self.refresh_queue();
     }
 
     fn train_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
@@ -244,6 +243,8 @@ impl<B: AutodiffBackend> Engine<B> {
             elapsed_seconds: self.state.elapsed_seconds + partial.seconds,
         };
         self.emit(event);
+        // `fer queue add` in another terminal changes the queue too.
+        self.refresh_queue();
     }
 
     fn end_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
@@ -352,7 +353,6 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(Outcome {
             summary,
             stopped: stopped || self.stop_requested,
-            queue: self.state.queue.clone(),
         })
     }
 
@@ -425,7 +425,7 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 }
 
-fn fresh_state(config: &TrainConfig, steps_per_epoch: usize, queue: Vec<String>) -> TrainingState {
+fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
     TrainingState {
         config: config.clone(),
         completed_epochs: 0,
@@ -440,7 +440,6 @@ fn fresh_state(config: &TrainConfig, steps_per_epoch: usize, queue: Vec<String>)
         history: Vec::new(),
         best: None,
         elapsed_seconds: 0.0,
-        queue,
     }
 }
 

@@ -11,6 +11,7 @@ mod error;
 pub mod evaluate;
 pub mod loss;
 pub mod optimizer;
+pub mod overrides;
 pub mod random;
 pub mod schedule;
 pub mod step;

@@ -92,7 +92,8 @@ pub fn train_watching(
         run: run.clone(),
         resume,
         device_name: "cpu".into(),
-        queue: Vec::new(),
+        // The queue file of the runs directory the run is in, as `fer train` gives it.
+        queue: run.path().parent().map(fer::run::RunQueue::in_dir),
     };
     let io = EngineIo {
         events: event_sender,

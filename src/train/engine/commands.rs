@@ -5,7 +5,8 @@
 use burn::tensor::backend::AutodiffBackend;
 
 use super::Engine;
-use crate::run::{CheckpointKind, Command, Event};
+use crate::run::{CheckpointKind, Command, Event, RunError, RunQueue};
+use crate::train::overrides::ConfigOverrides;
 use crate::train::schedule::ScheduleConfig;
 use crate::train::TrainError;
 
@@ -48,32 +49,17 @@ impl<B: AutodiffBackend> Engine<B> {
                 self.state.config.schedule = self.state.schedule.config().clone();
                 self.emit_plan();
             }
-            Command::QueueModel { model } => match canonical_model_name(model) {
-                Some(name) => {
-                    self.state.queue.push(name);
-                    self.emit_queue();
-                }
-                None => {
-                    let reason = format!(
-                        "unknown model {model:?} (known: {})",
-                        crate::model::model_names().join(", ")
-                    );
+            Command::QueueModel { model } => {
+                if let Err(reason) = self.queue_model(model) {
                     self.reject(command, &reason);
                     return Ok(());
                 }
-            },
+            }
             Command::RemoveQueued { index } => {
-                if *index >= self.state.queue.len() {
-                    let reason = format!(
-                        "no queue entry {} (the queue has {})",
-                        index + 1,
-                        self.state.queue.len()
-                    );
+                if let Err(reason) = self.remove_queued(*index) {
                     self.reject(command, &reason);
                     return Ok(());
                 }
-                self.state.queue.remove(*index);
-                self.emit_queue();
             }
             Command::Stop => self.stop_requested = true,
         }
@@ -126,17 +112,78 @@ impl<B: AutodiffBackend> Engine<B> {
         });
     }
 
-    fn emit_queue(&mut self) {
-        self.emit(Event::QueueChanged {
-            queue: self.state.queue.clone(),
-        });
+    /// Adds `model` to the queue file with this run's settings (its `config.ron` as
+    /// the base), then announces the new queue.
+    fn queue_model(&mut self, model: &str) -> Result<(), String> {
+        let name = crate::model::canonical_name(model).ok_or_else(|| {
+            format!(
+                "unknown model {model:?} (known: {})",
+                crate::model::model_names().join(", ")
+            )
+        })?;
+        let queue = self.queue_file()?;
+        let config = self.setup.run.config_path();
+        let base = std::fs::canonicalize(&config).unwrap_or(config);
+        let overrides = ConfigOverrides {
+            model: Some(name.to_string()),
+            ..ConfigOverrides::default()
+        };
+        queue
+            .update(|entries| Ok::<_, RunError>(entries.push(Some(base), overrides, None)))
+            .map_err(|e| e.to_string())?;
+        self.refresh_queue();
+        Ok(())
     }
-}
 
-/// The registry's spelling of `name` (names match case-insensitively).
-fn canonical_model_name(name: &str) -> Option<String> {
-    crate::model::model_names()
-        .iter()
-        .find(|known| known.eq_ignore_ascii_case(name.trim()))
-        .map(|known| known.to_string())
+    fn remove_queued(&mut self, index: usize) -> Result<(), String> {
+        let queue = self.queue_file()?;
+        let removed = queue
+            .update(|entries| {
+                let waiting = entries.waiting().count();
+                Ok::<_, RunError>(entries.remove_waiting(index).ok_or(waiting))
+            })
+            .map_err(|e| e.to_string())?;
+        if let Err(waiting) = removed {
+            return Err(format!(
+                "no queue entry {} (the queue has {waiting})",
+                index + 1
+            ));
+        }
+        self.refresh_queue();
+        Ok(())
+    }
+
+    fn queue_file(&self) -> Result<RunQueue, String> {
+        self.setup
+            .queue
+            .clone()
+            .ok_or_else(|| "this run has no queue (it was not started by fer train)".to_string())
+    }
+
+    /// Announces the waiting models when they changed since the last announcement.
+    /// An unreadable queue file is reported once, as a warning.
+    pub(super) fn refresh_queue(&mut self) {
+        let Some(queue) = &self.setup.queue else {
+            if self.shown_queue.is_none() {
+                self.shown_queue = Some(Vec::new());
+                self.emit(Event::QueueChanged { queue: Vec::new() });
+            }
+            return;
+        };
+        match queue.read() {
+            Ok(entries) => {
+                let waiting = entries.waiting_models();
+                if self.shown_queue.as_ref() != Some(&waiting) {
+                    self.shown_queue = Some(waiting.clone());
+                    self.emit(Event::QueueChanged { queue: waiting });
+                }
+            }
+            Err(error) if self.shown_queue.is_none() => {
+                self.shown_queue = Some(Vec::new());
+                let message = format!("the queue cannot be read: {error}");
+                self.emit(Event::Warning { message });
+            }
+            Err(_) => {}
+        }
+    }
 }

@@ -1,0 +1,327 @@
+//! Settings that override a base configuration: the flags of `fer train` and
+//! `fer queue add`, and the entries of a study file and of `runs/queue.ron`. One
+//! type for all of them, so a setting means the same thing wherever it is written.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::config::{OptimizerConfig, TrainConfig, Tta};
+use super::schedule::ScheduleName;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerName {
+    /// SGD, momentum 0.9, Nesterov (PyTorch semantics).
+    Sgd,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+}
+
+/// Every field is optional: an absent one keeps the base configuration's value.
+/// In RON files `Some(..)` may be left out (`epochs: 10`).
+#[derive(Args, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigOverrides {
+    /// FER2013 data: fer2013.csv, fer2013.csv.gz, icml_face_data.csv, or a folder with train/ and test/.
+    /// Without it, fer trains on a small sample bundled in the binary.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// Architecture (see `fer models`). Default: resnet18, or resnet8 on the bundled sample.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Number of epochs (with --resume: extend the run to this many).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Time budget: train for as many epochs as fit in M minutes, judged from the first
+    /// epoch's speed (validation included), with the schedule scaled to end with them.
+    /// The run then still saves its best checkpoint and evaluates the test split.
+    #[arg(long, value_name = "M")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<f64>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
+    pub schedule: Option<ScheduleName>,
+    /// Linear warm-up length in epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<f64>,
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
+    pub optimizer: Option<OptimizerName>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// Label smoothing epsilon (0 disables).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_smoothing: Option<f64>,
+    /// Mixup alpha (0 disables).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mixup: Option<f64>,
+    /// Weight the loss by inverse class frequency.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub class_balanced: bool,
+    /// Turn off training augmentation (centre crops only).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_augment: bool,
+    /// Side of the training and evaluation crops (pixels, at most 48).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crop: Option<usize>,
+    /// Test-time augmentation for validation and test.
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
+    pub tta: Option<Tta>,
+    /// auto (CUDA if compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Skip malformed data rows (and count them) instead of stopping.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub skip_bad_rows: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+impl ConfigOverrides {
+    /// These settings where given, `base`'s elsewhere (a study's run over the
+    /// study's base, command-line flags over a study file).
+    pub fn over(&self, base: &ConfigOverrides) -> ConfigOverrides {
+        fn pick<T: Clone>(top: &Option<T>, base: &Option<T>) -> Option<T> {
+            top.clone().or_else(|| base.clone())
+        }
+        ConfigOverrides {
+            data: pick(&self.data, &base.data),
+            model: pick(&self.model, &base.model),
+            epochs: pick(&self.epochs, &base.epochs),
+            minutes: pick(&self.minutes, &base.minutes),
+            batch_size: pick(&self.batch_size, &base.batch_size),
+            lr: pick(&self.lr, &base.lr),
+            schedule: pick(&self.schedule, &base.schedule),
+            warmup: pick(&self.warmup, &base.warmup),
+            optimizer: pick(&self.optimizer, &base.optimizer),
+            weight_decay: pick(&self.weight_decay, &base.weight_decay),
+            label_smoothing: pick(&self.label_smoothing, &base.label_smoothing),
+            mixup: pick(&self.mixup, &base.mixup),
+            class_balanced: self.class_balanced || base.class_balanced,
+            no_augment: self.no_augment || base.no_augment,
+            crop: pick(&self.crop, &base.crop),
+            tta: pick(&self.tta, &base.tta),
+            device: pick(&self.device, &base.device),
+            seed: pick(&self.seed, &base.seed),
+            skip_bad_rows: self.skip_bad_rows || base.skip_bad_rows,
+        }
+    }
+
+    /// Writes the given settings into `config`.
+    pub fn apply(&self, config: &mut TrainConfig) {
+        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+            if let Some(value) = value {
+                *target = value.clone();
+            }
+        }
+        if self.data.is_some() {
+            config.data = self.data.clone();
+        }
+        if self.minutes.is_some() {
+            config.minutes = self.minutes;
+        }
+        set(&mut config.model, &self.model);
+        set(&mut config.epochs, &self.epochs);
+        set(&mut config.batch_size, &self.batch_size);
+        set(&mut config.lr, &self.lr);
+        set(&mut config.schedule.name, &self.schedule);
+        set(&mut config.schedule.warmup_epochs, &self.warmup);
+        set(&mut config.loss.label_smoothing, &self.label_smoothing);
+        set(&mut config.loss.mixup_alpha, &self.mixup);
+        set(&mut config.augment.crop, &self.crop);
+        set(&mut config.tta, &self.tta);
+        set(&mut config.device, &self.device);
+        set(&mut config.seed, &self.seed);
+        self.apply_optimizer(&mut config.optimizer);
+        config.loss.class_balanced |= self.class_balanced;
+        config.augment.enabled &= !self.no_augment;
+        config.skip_bad_rows |= self.skip_bad_rows;
+    }
+
+    /// A different optimizer starts from its defaults; the weight decay then applies to either.
+    fn apply_optimizer(&self, optimizer: &mut OptimizerConfig) {
+        match self.optimizer {
+            Some(OptimizerName::Sgd) if !matches!(optimizer, OptimizerConfig::Sgd { .. }) => {
+                *optimizer = OptimizerConfig::default();
+            }
+            Some(OptimizerName::Adamw) if !matches!(optimizer, OptimizerConfig::AdamW { .. }) => {
+                *optimizer = OptimizerConfig::adamw_default();
+            }
+            _ => {}
+        }
+        if let Some(decay) = self.weight_decay {
+            match optimizer {
+                OptimizerConfig::Sgd { weight_decay, .. }
+                | OptimizerConfig::AdamW { weight_decay, .. } => *weight_decay = decay,
+            }
+        }
+    }
+
+    /// The settings given, as `key value` words for labels and listings: the
+    /// model first, the rest in alphabetical order (`model resnet20 epochs 5 mixup 0.2`).
+    pub fn describe(&self) -> String {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) else {
+            return String::new();
+        };
+        let (model, rest): (Vec<_>, Vec<_>) = fields.iter().partition(|(key, _)| *key == "model");
+        model
+            .into_iter()
+            .chain(rest)
+            .map(|(key, value)| match value {
+                serde_json::Value::String(text) => format!("{key} {text}"),
+                other => format!("{key} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Enum settings in files are written as on the command line (`schedule:
+/// "one-cycle"`, `tta: "none"`): the same words everywhere, and no clash between
+/// the `None` of test-time augmentation and an absent setting.
+mod value_name {
+    use clap::ValueEnum;
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, T: ValueEnum>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value.as_ref().and_then(|v| v.to_possible_value()) {
+            Some(name) => serializer.serialize_some(name.get_name()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: ValueEnum>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        let Some(name) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        T::from_str(&name, true).map(Some).map_err(|_| {
+            let known: Vec<String> = T::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            D::Error::custom(format!("{name:?} is not one of {}", known.join(", ")))
+        })
+    }
+}
+
+/// Reads RON as written by people: `Some(..)` optional (`epochs: 10`).
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+/// Writes RON the way `ron_options` reads it, without `Some(..)` around values.
+pub fn ron_pretty() -> ron::ser::PrettyConfig {
+    ron::ser::PrettyConfig::default().extensions(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_layer_wins_and_flags_accumulate() {
+        let base: ConfigOverrides = ron_options()
+            .from_str(r#"(epochs: 5, lr: 0.05, mixup: 0.2, class_balanced: true, tta: "none")"#)
+            .unwrap();
+        let top = ConfigOverrides {
+            lr: Some(0.1),
+            model: Some("vgg19".into()),
+            ..ConfigOverrides::default()
+        };
+        let merged = top.over(&base);
+        assert_eq!(merged.lr, Some(0.1));
+        assert_eq!(merged.epochs, Some(5));
+        assert_eq!(merged.mixup, Some(0.2));
+        assert_eq!(merged.model.as_deref(), Some("vgg19"));
+        assert!(merged.class_balanced);
+        assert_eq!(
+            merged.tta,
+            Some(Tta::None),
+            "tta \"none\" is a setting, not an absence"
+        );
+
+        let mut config = TrainConfig::default();
+        merged.apply(&mut config);
+        assert_eq!(
+            (config.epochs, config.lr, config.loss.mixup_alpha),
+            (5, 0.1, 0.2)
+        );
+        assert_eq!(config.model, "vgg19");
+        assert!(config.loss.class_balanced);
+        assert_eq!(config.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn ron_round_trips_only_what_is_set() {
+        let overrides = ConfigOverrides {
+            schedule: Some(ScheduleName::OneCycle),
+            optimizer: Some(OptimizerName::Adamw),
+            weight_decay: Some(0.01),
+            no_augment: true,
+            ..ConfigOverrides::default()
+        };
+        let text = ron::ser::to_string_pretty(&overrides, ron_pretty()).unwrap();
+        assert!(!text.contains("epochs"), "{text}");
+        assert!(text.contains(r#"schedule: "one-cycle""#), "{text}");
+        let back: ConfigOverrides = ron_options().from_str(&text).unwrap();
+        assert_eq!(back, overrides);
+        assert_eq!(
+            overrides.describe(),
+            "no_augment true optimizer adamw schedule one-cycle weight_decay 0.01"
+        );
+        let mut config = TrainConfig::default();
+        overrides.apply(&mut config);
+        assert!(matches!(
+            config.optimizer,
+            OptimizerConfig::AdamW { weight_decay, .. } if weight_decay == 0.01
+        ));
+        assert!(!config.augment.enabled);
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let error = ron_options()
+            .from_str::<ConfigOverrides>("(epoch: 5)")
+            .unwrap_err();
+        assert!(error.to_string().contains("epoch"), "{error}");
+        let error = ron_options()
+            .from_str::<ConfigOverrides>(r#"(schedule: "cosin")"#)
+            .unwrap_err();
+        assert!(error.to_string().contains("one-cycle"), "{error}");
+    }
+}
