@@ -20,8 +20,10 @@ fer eval --run runs/<id>          evaluate the best checkpoint of a run\n  \
 fer models                        list the architectures\n  \
 fer watch runs/<id>               the dashboard of a run, from another terminal\n  \
 fer ctl runs/<id> pause           steer a running run (also: resume, checkpoint, schedule, queue, stop)\n  \
+fer queue add resnet20 --epochs 30 queue a run (runs/queue.ron); `fer queue run` trains the queue\n  \
+fer study experiments/seed-study.ron   queue a whole study, train it, write its report\n  \
 fer report runs/<a> runs/<b>      compare finished runs: report/report.md with figures and analysis\n\n\
-Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json.\n\
+Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json, predictions/.\n\
 Exit codes: 0 success, 2 bad input or usage, 1 anything else."
 )]
 pub struct Cli {
@@ -31,7 +33,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train a model (or resume a run) and evaluate it each epoch.
+    /// Train a model (or resume a run) and evaluate it each epoch; then train what
+    /// waits in the queue (RUNS_DIR/queue.ron), unless the run was stopped.
     Train(Box<TrainArgs>),
     /// Evaluate a run's checkpoint (or an ensemble of runs) on the validation or test split.
     Eval(EvalArgs),

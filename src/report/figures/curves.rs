@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{padded_range, render, run_colour, text_style, Area, DrawResult};
+use super::{draw_legend, padded_range, render, run_colour, text_style, Area, DrawResult};
 use crate::report::error::ReportError;
 use crate::report::record::{EpochRow, RunRecord};
 
@@ -90,13 +90,7 @@ fn draw_panel(area: &Area, panel: &Panel, records: &[RunRecord], legend: bool) -
             });
     }
     if legend {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(text_style(14))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     }
     Ok(())
 }

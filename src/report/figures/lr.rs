@@ -4,7 +4,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{padded_range, render, run_colour, text_style};
+use super::{draw_legend, padded_range, render, run_colour, text_style};
 use crate::report::error::ReportError;
 use crate::report::record::RunRecord;
 
@@ -52,14 +52,7 @@ pub fn draw_lr(path: &Path, records: &[RunRecord]) -> Result<(), ReportError> {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(text_style(14))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 

@@ -105,3 +105,18 @@ fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 fn text_style(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
 }
+
+/// The legend box every figure uses, at `position`.
+fn draw_legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(text_style(14))
+        .draw()?;
+    Ok(())
+}

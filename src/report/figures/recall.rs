@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{render, run_colour, text_style};
+use super::{draw_legend, render, run_colour, text_style};
 use crate::data::{EMOTIONS, NUM_CLASSES};
 use crate::report::error::ReportError;
 use crate::report::record::RunRecord;
@@ -61,13 +61,6 @@ pub fn draw_recall(path: &Path, records: &[RunRecord]) -> Result<(), ReportError
                     Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(text_style(14))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
