@@ -397,11 +397,23 @@ fn the_analysis_is_computed_from_the_numbers() {
     assert!(text.contains("more than 10% above that minimum"));
 
     // Depth ranks (1, 2, 3) against accuracy ranks (1, 3, 2): rho = 0.5.
-    let DepthFinding::Found { spearman, runs } = &report.analysis.depth else {
+    let DepthFinding::Found {
+        spearman,
+        runs,
+        unequal_epochs,
+    } = &report.analysis.depth
+    else {
         panic!("{:?}", report.analysis.depth);
     };
     assert!((spearman - 0.5).abs() < 1e-12);
     assert_eq!(runs.len(), 3);
+    assert_eq!(unequal_epochs.as_deref(), Some(&[6, 5, 5][..]));
+    assert!(
+        text.contains(
+            "did not train for the same number of epochs (resnet8 6, resnet20 5, resnet32 5)"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains(
             "By depth: resnet8 (depth 8) 55.00%, resnet20 (depth 20) 70.00%, resnet32 (depth 32) \
@@ -430,8 +442,10 @@ fn the_best_ensemble_is_the_hand_computed_pair() {
     assert_eq!(choice.test_accuracy, Some(0.75));
     assert!(text.contains("Members: **resnet20 + resnet32**"), "{text}");
     assert!(text.contains(
-        "- Validation accuracy 80.00% (+10.00 pp over the best single run, resnet20 at 70.00%)"
+        "- Validation accuracy 80.00% (+10.00 pp against the best single run, resnet20 at 70.00%)"
     ));
+    assert!(!text.contains("No ensemble of these runs beat"));
+    assert!(text.contains("the test accuracy is the unbiased estimate"));
     assert!(text.contains("- Test accuracy 75.00%"));
     assert!(text.contains("Selected on the validation split"));
 }

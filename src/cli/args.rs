@@ -350,7 +350,7 @@ pub struct QueueAddArgs {
 #[command(after_help = "\
 A study file (RON) names the study, a base configuration and the runs, each a model with \
 its own settings over the base (the same names as `fer train`'s flags, with _ for -):\n\n\
-  Study(\n    name: \"depth\",\n    base: (data: \"fer2013.csv\", epochs: 30, schedule: one-cycle),\n    \
+  Study(\n    name: \"depth\",\n    base: (data: \"fer2013.csv\", epochs: 30, schedule: \"one-cycle\"),\n    \
 runs: [(model: \"resnet20\"), (model: \"resnet32\"), (model: \"vgg19\", mixup: 0.2)],\n  )\n\n\
 The runs go into RUNS_DIR/queue.ron tagged with the study's name and train one after \
 another; when all are done, the report (report.md and PNG figures, as `fer report` writes \

@@ -74,6 +74,9 @@ pub enum DepthFinding {
         runs: Vec<(String, usize, f64)>,
         /// Spearman's rank correlation of depth and validation accuracy.
         spearman: f64,
+        /// Epochs each of `runs` trained, when they differ (a time budget gives a
+        /// deeper network fewer): the comparison is then at equal time, not equal epochs.
+        unequal_epochs: Option<Vec<usize>>,
     },
 }
 
@@ -185,24 +188,32 @@ pub fn resnet_depth(model: &str) -> Option<usize> {
 }
 
 fn depth_finding(records: &[RunRecord]) -> DepthFinding {
-    let mut runs: Vec<(String, usize, f64)> = records
+    let mut runs: Vec<(String, usize, f64, usize)> = records
         .iter()
         .filter_map(|r| {
-            resnet_depth(r.model()).map(|depth| (r.label.clone(), depth, r.best_val_accuracy()))
+            resnet_depth(r.model()).map(|depth| {
+                let epochs = r.epochs_completed();
+                (r.label.clone(), depth, r.best_val_accuracy(), epochs)
+            })
         })
         .collect();
-    let distinct_depths = runs.iter().any(|(_, depth, _)| *depth != runs[0].1);
+    let distinct_depths = runs.iter().any(|(_, depth, _, _)| *depth != runs[0].1);
     if runs.len() < 2 || !distinct_depths {
         return DepthFinding::NotEnough {
             resnet_runs: runs.len(),
         };
     }
-    runs.sort_by_key(|(_, depth, _)| *depth);
-    let depths: Vec<f64> = runs.iter().map(|(_, depth, _)| *depth as f64).collect();
-    let accuracies: Vec<f64> = runs.iter().map(|(_, _, accuracy)| *accuracy).collect();
+    runs.sort_by_key(|(_, depth, _, _)| *depth);
+    let depths: Vec<f64> = runs.iter().map(|(_, depth, _, _)| *depth as f64).collect();
+    let accuracies: Vec<f64> = runs.iter().map(|(_, _, accuracy, _)| *accuracy).collect();
+    let epochs: Vec<usize> = runs.iter().map(|(_, _, _, epochs)| *epochs).collect();
     DepthFinding::Found {
         spearman: spearman(&depths, &accuracies),
-        runs,
+        unequal_epochs: epochs.iter().any(|&e| e != epochs[0]).then_some(epochs),
+        runs: runs
+            .into_iter()
+            .map(|(label, depth, accuracy, _)| (label, depth, accuracy))
+            .collect(),
     }
 }
 

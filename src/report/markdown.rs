@@ -100,12 +100,19 @@ fn ensemble_text(text: &mut String, choice: &EnsembleChoice) {
         "Members: **{}** (softmax outputs averaged image by image).\n",
         choice.members.join(" + ")
     );
+    let margin = 100.0 * (choice.val_accuracy - choice.best_single.1);
+    if margin <= 0.0 {
+        let _ = writeln!(
+            text,
+            "No ensemble of these runs beat the best single run on validation; this is the \
+             best of them.\n"
+        );
+    }
     let _ = writeln!(
         text,
-        "- Validation accuracy {} ({:+.2} pp over the best single run, {} at {}), \
+        "- Validation accuracy {} ({margin:+.2} pp against the best single run, {} at {}), \
          macro-F1 {}",
         percent(choice.val_accuracy),
-        100.0 * (choice.val_accuracy - choice.best_single.1),
         choice.best_single.0,
         percent(choice.best_single.1),
         percent(choice.val_macro_f1)
@@ -119,14 +126,19 @@ fn ensemble_text(text: &mut String, choice: &EnsembleChoice) {
         ),
         None => writeln!(
             text,
-            "- Test accuracy \u{2014} (not every member has test predictions on the same images)"
+            "- Test accuracy \u{2014} (not every member has test predictions on the same \
+             images: the data set withheld the test rows, or a run did not finish)"
         ),
+    };
+    let unbiased = match choice.test_accuracy {
+        Some(_) => "; the test accuracy is the unbiased estimate",
+        None => "",
     };
     let _ = writeln!(
         text,
         "\nSelected on the validation split: all {} subsets of two or more of {} ({}) were \
          scored and the most accurate kept (ties: fewer members). Its validation accuracy is \
-         therefore optimistic; the test accuracy is the unbiased estimate.\n",
+         therefore optimistic{unbiased}.\n",
         choice.subsets_tried,
         choice.candidates.len(),
         choice.candidates.join(", ")
@@ -234,7 +246,11 @@ fn depth_text(text: &mut String, depth: &DepthFinding) {
                 if *resnet_runs == 1 { "" } else { "s" }
             );
         }
-        DepthFinding::Found { runs, spearman } => {
+        DepthFinding::Found {
+            runs,
+            spearman,
+            unequal_epochs,
+        } => {
             let listed: Vec<String> = runs
                 .iter()
                 .map(|(label, depth, accuracy)| {
@@ -260,6 +276,20 @@ fn depth_text(text: &mut String, depth: &DepthFinding) {
                 listed.join(", "),
                 runs.len()
             );
+            if let Some(epochs) = unequal_epochs {
+                let listed: Vec<String> = runs
+                    .iter()
+                    .zip(epochs)
+                    .map(|((label, ..), epochs)| format!("{label} {epochs}"))
+                    .collect();
+                let _ = writeln!(
+                    text,
+                    "\nThe runs did not train for the same number of epochs ({}): this compares \
+                     the depths at the time they were given (a time budget gives a deeper network \
+                     fewer epochs), not at equal training.",
+                    listed.join(", ")
+                );
+            }
         }
     }
 }
@@ -271,5 +301,39 @@ fn warnings_section(text: &mut String, warnings: &[String]) {
     text.push_str("\n## Warnings\n\n");
     for warning in warnings {
         let _ = writeln!(text, "- {warning}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(val_accuracy: f64, test_accuracy: Option<f64>) -> EnsembleChoice {
+        EnsembleChoice {
+            members: vec!["a".into(), "b".into()],
+            candidates: vec!["a".into(), "b".into()],
+            subsets_tried: 1,
+            val_accuracy,
+            val_macro_f1: 0.5,
+            test_accuracy,
+            test_macro_f1: test_accuracy,
+            best_single: ("a".into(), 0.6),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_ensemble_that_loses_to_a_single_run_says_so() {
+        let mut text = String::new();
+        ensemble_text(&mut text, &choice(0.55, None));
+        assert!(text.contains("No ensemble of these runs beat the best single run"));
+        assert!(text.contains("(-5.00 pp against the best single run, a at 60.00%)"));
+        assert!(text.contains("data set withheld the test rows"));
+        assert!(!text.contains("unbiased"), "no test accuracy to call unbiased");
+
+        let mut text = String::new();
+        ensemble_text(&mut text, &choice(0.65, Some(0.62)));
+        assert!(!text.contains("No ensemble"));
+        assert!(text.contains("the test accuracy is the unbiased estimate"));
     }
 }
