@@ -116,3 +116,38 @@ fn a_budget_that_is_not_positive_is_refused() {
     let error = result.expect_err("refused");
     assert!(error.to_string().contains("--minutes"), "{error}");
 }
+
+/// With epochs of 40 steps or more, the plan is made a tenth into the first epoch, so
+/// that a one-cycle schedule warms up for the run it will be, not the configured one.
+#[test]
+fn a_long_first_epoch_is_planned_from_its_first_steps() {
+    let root = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        minutes: Some(0.02),
+        batch_size: 8,
+        ..fast_config(30)
+    };
+    let run = new_run(root.path(), &config);
+    let (result, events) = train(&run, config.clone(), tiny_dataset(320, 32), None, &[]);
+    result.expect("training succeeds");
+
+    let first_epoch_end = events
+        .iter()
+        .position(|e| matches!(e, Event::EpochFinished(_)))
+        .unwrap();
+    let early = events[..first_epoch_end]
+        .iter()
+        .position(
+            |e| matches!(e, Event::Warning { message } if message.contains("first 4 steps' pace")),
+        )
+        .unwrap_or_else(|| panic!("no early plan before the first epoch ended: {events:?}"));
+    let Some(Event::SchedulePlan { epochs, plan, .. }) = events.get(early + 1) else {
+        panic!("a new plan follows the announcement");
+    };
+    assert!(*epochs < 30, "{epochs} epochs planned");
+    let peak = plan.iter().map(|&(_, lr)| lr).fold(0.0, f64::max);
+    assert!(
+        peak > 0.95 * config.lr,
+        "the re-planned one-cycle still reaches its peak: {peak}"
+    );
+}

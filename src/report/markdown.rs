@@ -329,7 +329,10 @@ mod tests {
         assert!(text.contains("No ensemble of these runs beat the best single run"));
         assert!(text.contains("(-5.00 pp against the best single run, a at 60.00%)"));
         assert!(text.contains("data set withheld the test rows"));
-        assert!(!text.contains("unbiased"), "no test accuracy to call unbiased");
+        assert!(
+            !text.contains("unbiased"),
+            "no test accuracy to call unbiased"
+        );
 
         let mut text = String::new();
         ensemble_text(&mut text, &choice(0.65, Some(0.62)));

@@ -186,8 +186,8 @@ impl<B: Backend> Augmenter<B> {
         images.narrow(2, top, side).narrow(3, left, side)
     }
 
-    /// The views averaged at evaluation: 1 (centre), 2 (centre + mirror) or 10
-    /// (four corners and centre, each also mirrored).
+    /// The views averaged at evaluation (`Tta::views` of them): the centre, centre
+    /// and mirror, or the four corners and the centre, each also mirrored.
     pub fn test_views(&self, images: Tensor<B, 4>, tta: Tta) -> Vec<Tensor<B, 4>> {
         let far = IMAGE_SIDE - self.config.crop;
         let corners = [(0, 0), (0, far), (far, 0), (far, far)];
@@ -217,4 +217,24 @@ pub fn upload_images<B: Backend>(pixels: &[u8], device: &B::Device) -> Tensor<B,
         TensorData::new(values, [batch, 1, IMAGE_SIDE, IMAGE_SIDE]),
         device,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+
+    use super::*;
+    use crate::train::AugmentConfig;
+
+    #[test]
+    fn each_tta_makes_as_many_views_as_it_says() {
+        let augmenter = Augmenter::<Flex>::new(AugmentConfig::default(), &Default::default());
+        let images =
+            upload_images::<Flex>(&[128; 2 * IMAGE_SIDE * IMAGE_SIDE], &Default::default());
+        for tta in [Tta::None, Tta::Flip, Tta::TenCrop] {
+            let views = augmenter.test_views(images.clone(), tta);
+            assert_eq!(views.len(), tta.views(), "{tta:?}");
+            assert!(views.iter().all(|v| v.dims() == [2, 1, 40, 40]));
+        }
+    }
 }

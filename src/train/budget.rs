@@ -14,6 +14,11 @@
 //!   schedule then ends where it is).
 //!
 //! So a run ends at most about one epoch after its budget.
+//!
+//! Before that, a first estimate is made early in the first epoch (`early_plan`),
+//! from the pace of its steps: a one-cycle or warm-up schedule planned for the
+//! configured length would otherwise spend the whole first epoch warming up for a
+//! run that is then cut to a few epochs, and never reach its peak LR.
 
 /// Extra room asked for before the plan grows by an epoch (10% of an epoch's time).
 const GROW_MARGIN: f64 = 1.1;
@@ -68,9 +73,51 @@ pub fn replan(position: &BudgetPosition) -> Option<usize> {
     (new_total != planned).then_some(new_total)
 }
 
+/// The first-epoch steps an early plan waits for: the pace is timed from `1/20` to
+/// `1/10` of the epoch (past the first steps' warm-up), in epochs of at least this
+/// many steps (shorter epochs are planned at their end).
+pub const EARLY_PLAN_MIN_STEPS: usize = 40;
+
+/// When (steps into the first epoch) the early plan starts and ends its timing.
+pub fn early_plan_window(steps_per_epoch: usize) -> Option<(usize, usize)> {
+    (steps_per_epoch >= EARLY_PLAN_MIN_STEPS)
+        .then_some((steps_per_epoch / 20, steps_per_epoch / 10))
+}
+
+/// The run's length from the pace of the first epoch's steps: `seconds_per_step`
+/// times the epoch's steps, plus validation as `validation_share` of that, in the
+/// budget; at least one epoch.
+pub fn early_plan(
+    seconds_per_step: f64,
+    steps_per_epoch: usize,
+    validation_share: f64,
+    budget_seconds: f64,
+) -> usize {
+    let epoch_seconds = seconds_per_step * steps_per_epoch as f64 * (1.0 + validation_share);
+    ((budget_seconds / epoch_seconds.max(1e-9)).floor() as usize).max(1)
+}
+
+/// Validation's cost relative to a training epoch, guessed before it has run: a
+/// forward pass per view costs about a third of a training step's forward and
+/// backward, image for image.
+pub fn validation_share(val_images: usize, views: usize, train_images: usize) -> f64 {
+    (val_images * views) as f64 / (3.0 * train_images.max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_early_plan_fits_whole_epochs_with_validation() {
+        // 448 steps of 0.44 s: 197 s, plus 4% validation: 205 s an epoch.
+        let share = validation_share(3589, 1, 28709);
+        assert!((share - 0.0417).abs() < 1e-3);
+        assert_eq!(early_plan(0.44, 448, share, 1200.0), 5);
+        assert_eq!(early_plan(10.0, 448, share, 60.0), 1, "at least one epoch");
+        assert_eq!(early_plan_window(448), Some((22, 44)));
+        assert_eq!(early_plan_window(39), None);
+    }
 
     fn at(completed: usize, planned: usize, elapsed: f64, last: f64) -> Option<usize> {
         replan(&BudgetPosition {

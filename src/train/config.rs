@@ -173,3 +173,14 @@ pub enum Tta {
     #[value(name = "tencrop")]
     TenCrop,
 }
+
+impl Tta {
+    /// How many views of each image evaluation averages (`Augmenter::test_views`).
+    pub fn views(self) -> usize {
+        match self {
+            Tta::None => 1,
+            Tta::Flip => 2,
+            Tta::TenCrop => 10,
+        }
+    }
+}

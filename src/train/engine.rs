@@ -176,6 +176,7 @@ impl<B: AutodiffBackend> Engine<B> {
         let config = &self.state.config;
         let order = epoch_permutation(config.seed, epoch, self.setup.dataset.train.len());
         let mut last_tick = Instant::now();
+        let mut early_plan_start = None;
         while self.state.step_in_epoch < self.steps_per_epoch {
             self.apply_commands()?;
             if self.stop_requested {
@@ -187,6 +188,7 @@ impl<B: AutodiffBackend> Engine<B> {
             self.train_step(epoch, step, batch);
             self.state.partial.seconds += step_started.elapsed().as_secs_f64();
             self.state.step_in_epoch += 1;
+            self.plan_early(&mut early_plan_start);
             if last_tick.elapsed().as_secs_f64() >= self.state.config.progress_interval_s {
                 last_tick = Instant::now();
                 self.emit_progress(epoch);
