@@ -144,6 +144,17 @@ fn mistakes_are_refused_before_anything_is_queued() {
     assert!(stderr(&no_data).contains("missing.csv"));
     assert!(!RunQueue::in_dir(&runs).path().exists(), "nothing written");
 
+    let twice = fer(&[
+        "queue",
+        "add",
+        "resnet8",
+        "--model",
+        "vgg19",
+        "--runs-dir",
+        path(&runs),
+    ]);
+    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+
     add(&config, &runs, "resnet8", &[]);
     let out_of_range = fer(&["queue", "remove", "3", "--runs-dir", path(&runs)]);
     assert_eq!(out_of_range.status.code(), Some(2));

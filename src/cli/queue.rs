@@ -49,6 +49,12 @@ pub fn run(args: QueueArgs) -> Result<()> {
 }
 
 fn add_entry(queue: &RunQueue, args: QueueAddArgs) -> Result<()> {
+    if let Some(flag) = &args.overrides.model {
+        return Err(UserError(format!(
+            "the model is given once, as MODEL: `fer queue add {flag} ...` (not --model)"
+        ))
+        .into());
+    }
     let overrides = ConfigOverrides {
         model: Some(args.model),
         ..args.overrides
