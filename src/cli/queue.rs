@@ -166,15 +166,11 @@ fn entry_line(run: &QueuedRun) -> String {
 }
 
 fn best_of(dir: &Path) -> String {
-    std::fs::read(
-        RunDir::open(dir)
-            .map(|r| r.summary_path())
-            .unwrap_or_default(),
-    )
-    .ok()
-    .and_then(|bytes| serde_json::from_slice::<RunSummary>(&bytes).ok())
-    .map(|s| format!(", best val acc {:.2}%", 100.0 * s.best_val_accuracy))
-    .unwrap_or_default()
+    RunDir::open(dir)
+        .ok()
+        .and_then(|run| RunSummary::load(&run).ok().flatten())
+        .map(|s| format!(", best val acc {:.2}%", 100.0 * s.best_val_accuracy))
+        .unwrap_or_default()
 }
 
 /// A queue entry claimed for training.

@@ -140,7 +140,7 @@ fn drive(
     }
     let mut current = match plan.first.take() {
         Some((setup, device)) => Some(Current {
-            setup: with_queue(setup, &plan.queue),
+            setup,
             device,
             entry: None,
         }),
@@ -200,20 +200,13 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
         run,
         resume,
         device_name: device.to_string(),
-        queue: None,
+        queue: Some(plan.queue.clone()),
     };
     Ok(Some(Current {
-        setup: with_queue(setup, &plan.queue),
+        setup,
         device,
         entry: Some(id),
     }))
-}
-
-fn with_queue(setup: EngineSetup, queue: &RunQueue) -> EngineSetup {
-    EngineSetup {
-        queue: Some(queue.clone()),
-        ..setup
-    }
 }
 
 /// `fer ctl` and `fer watch --control` reach the run through this; without it the

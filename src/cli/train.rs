@@ -40,17 +40,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(run) => run,
         None => create_run(&args.runs_dir, &config)?,
     };
+    let queue = RunQueue::in_dir(&args.runs_dir);
     let first = EngineSetup {
         config,
         dataset: Arc::new(dataset),
         run,
         resume,
         device_name: device.to_string(),
-        queue: None,
+        queue: Some(queue.clone()),
     };
     let plan = SessionPlan {
         first: Some((first, device)),
-        queue: RunQueue::in_dir(&args.runs_dir),
+        queue,
         runs_dir: args.runs_dir.clone(),
         study: None,
     };

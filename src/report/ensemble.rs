@@ -3,8 +3,6 @@
 //! [`crate::train::ensemble::average`] and chosen by validation accuracy.
 
 use super::record::RunRecord;
-use crate::data::NUM_CLASSES;
-use crate::metrics::ConfusionMatrix;
 use crate::run::Predictions;
 use crate::train::ensemble::{average, EnsembleError};
 use crate::train::evaluate::Evaluation;
@@ -121,7 +119,7 @@ fn search(group: &[&RunRecord], notes: &mut Vec<String>) -> Result<EnsembleOutco
         let order = |r: &RunRecord| group.iter().position(|g| std::ptr::eq(*g, r));
         scored.sort_by_key(|(record, _)| order(record));
     }
-    let evaluations: Vec<Evaluation> = scored.iter().map(|(_, e)| e.clone()).collect();
+    let evaluations: Vec<&Evaluation> = scored.iter().map(|(_, e)| e).collect();
     let Some((members, validation)) = best_subset(&evaluations, labels)? else {
         return Ok(EnsembleOutcome::Skipped("fewer than two candidates".into()));
     };
@@ -157,11 +155,7 @@ fn search(group: &[&RunRecord], notes: &mut Vec<String>) -> Result<EnsembleOutco
 
 /// One run's predictions scored as an evaluation (an ensemble of one).
 fn scored_alone(predictions: &Predictions, labels: &[u8]) -> Result<Evaluation, EnsembleError> {
-    let unscored = Evaluation {
-        confusion: ConfusionMatrix::new(NUM_CLASSES),
-        loss: 0.0,
-        probabilities: predictions.probabilities.clone(),
-    };
+    let unscored = Evaluation::unscored(predictions.probabilities.clone());
     average(&[&unscored], labels)
 }
 
@@ -173,7 +167,7 @@ pub fn subsets_of_two_or_more(candidates: usize) -> usize {
 /// most `labels` correctly; on a tie the smaller subset, then the first in
 /// (size, bit pattern) order. Returns the members' indices, ascending.
 pub fn best_subset(
-    members: &[Evaluation],
+    members: &[&Evaluation],
     labels: &[u8],
 ) -> Result<Option<(Vec<usize>, Evaluation)>, EnsembleError> {
     let count = members.len().min(usize::BITS as usize - 1);
@@ -184,7 +178,7 @@ pub fn best_subset(
     let mut best: Option<(Vec<usize>, Evaluation)> = None;
     for mask in masks {
         let indices: Vec<usize> = (0..count).filter(|i| mask & (1 << i) != 0).collect();
-        let chosen: Vec<&Evaluation> = indices.iter().map(|&i| &members[i]).collect();
+        let chosen: Vec<&Evaluation> = indices.iter().map(|&i| members[i]).collect();
         let evaluation = average(&chosen, labels)?;
         // Strictly better only: an equal score keeps the earlier, smaller subset.
         if best
@@ -211,10 +205,11 @@ fn test_score(members: &[&RunRecord]) -> Result<Option<Evaluation>, EnsembleErro
     if tests.iter().any(|t| &t.labels != labels) {
         return Ok(None);
     }
+    // Members need no scoring of their own here: only the average is scored.
     let evaluations: Vec<Evaluation> = tests
         .iter()
-        .map(|t| scored_alone(t, labels))
-        .collect::<Result<_, _>>()?;
+        .map(|t| Evaluation::unscored(t.probabilities.clone()))
+        .collect();
     let refs: Vec<&Evaluation> = evaluations.iter().collect();
     average(&refs, labels).map(Some)
 }
@@ -222,13 +217,10 @@ fn test_score(members: &[&RunRecord]) -> Result<Option<Evaluation>, EnsembleErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::NUM_CLASSES;
 
     fn member(rows: &[[f32; NUM_CLASSES]]) -> Evaluation {
-        Evaluation {
-            confusion: ConfusionMatrix::new(NUM_CLASSES),
-            loss: 0.0,
-            probabilities: rows.to_vec(),
-        }
+        Evaluation::unscored(rows.to_vec())
     }
 
     fn says(class: usize, confidence: f32) -> [f32; NUM_CLASSES] {
@@ -245,17 +237,13 @@ mod tests {
         let a = member(&[says(0, 0.9), says(1, 0.9), says(3, 0.6)]);
         let b = member(&[says(0, 0.9), says(4, 0.6), says(2, 0.9)]);
         let c = member(&[says(5, 0.9), says(5, 0.9), says(5, 0.9)]);
-        let (indices, evaluation) = best_subset(&[a.clone(), c.clone(), b.clone()], &labels)
-            .unwrap()
-            .unwrap();
+        let (indices, evaluation) = best_subset(&[&a, &c, &b], &labels).unwrap().unwrap();
         assert_eq!(indices, vec![0, 2]);
         assert_eq!(evaluation.confusion.correct(), 3);
         // Two copies of A: every subset scores the same, so the first pair stays.
-        let (indices, _) = best_subset(&[a.clone(), a.clone(), a], &labels)
-            .unwrap()
-            .unwrap();
+        let (indices, _) = best_subset(&[&a, &a, &a], &labels).unwrap().unwrap();
         assert_eq!(indices, vec![0, 1]);
-        assert!(best_subset(&[b], &labels).unwrap().is_none());
+        assert!(best_subset(&[&b], &labels).unwrap().is_none());
         assert_eq!(subsets_of_two_or_more(3), 4);
         assert_eq!(subsets_of_two_or_more(12), 4083);
     }

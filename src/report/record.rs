@@ -71,7 +71,7 @@ impl RunRecord {
     pub fn load(path: &Path) -> Result<Self, ReportError> {
         let run = RunDir::open(path)?;
         let config = read_config(&run.config_path())?;
-        let summary = read_summary(&run.summary_path())?;
+        let summary = RunSummary::load(&run)?;
         let epochs = read_metrics(&run.metrics_path())?;
         let events = if run.events_path().is_file() {
             run.read_events()?
@@ -227,12 +227,6 @@ fn read_text(path: &Path) -> Result<Option<String>, ReportError> {
 fn read_config(path: &Path) -> Result<TrainConfig, ReportError> {
     let text = read_text(path)?.ok_or_else(|| ReportError::bad_file(path, "missing"))?;
     ron::from_str(&text).map_err(|e| ReportError::bad_file(path, e))
-}
-
-fn read_summary(path: &Path) -> Result<Option<RunSummary>, ReportError> {
-    read_text(path)?
-        .map(|text| serde_json::from_str(&text).map_err(|e| ReportError::bad_file(path, e)))
-        .transpose()
 }
 
 /// Parses `metrics.csv` by its header's column names, so added columns do not break

@@ -67,11 +67,7 @@ mod tests {
     use super::*;
 
     fn member(rows: &[[f32; NUM_CLASSES]]) -> Evaluation {
-        Evaluation {
-            confusion: ConfusionMatrix::new(NUM_CLASSES),
-            loss: 0.0,
-            probabilities: rows.to_vec(),
-        }
+        Evaluation::unscored(rows.to_vec())
     }
 
     fn one_hot_ish(class: usize, confidence: f32) -> [f32; NUM_CLASSES] {

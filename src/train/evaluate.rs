@@ -21,6 +21,16 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// Probabilities not yet scored against labels (an ensemble member read from a
+    /// file): an empty confusion matrix and no loss; `ensemble::average` scores them.
+    pub fn unscored(probabilities: Vec<[f32; NUM_CLASSES]>) -> Self {
+        Self {
+            confusion: ConfusionMatrix::new(NUM_CLASSES),
+            loss: 0.0,
+            probabilities,
+        }
+    }
+
     pub fn accuracy(&self) -> f64 {
         self.confusion.accuracy()
     }

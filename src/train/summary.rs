@@ -7,7 +7,7 @@ use super::engine::EngineSetup;
 use super::evaluate::Evaluation;
 use super::TrainError;
 use crate::metrics::ConfusionMatrix;
-use crate::run::{write_atomic, RunDir};
+use crate::run::{write_atomic, RunDir, RunError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -58,6 +58,18 @@ impl RunSummary {
                 .map(|m| m.images_per_second)
                 .sum::<f64>()
                 / epochs,
+        }
+    }
+
+    /// The run's `summary.json`; `None` when the run has not finished (or crashed).
+    pub fn load(run: &RunDir) -> Result<Option<Self>, RunError> {
+        let path = run.summary_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| RunError::bad_file(&path, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(RunError::io(&path, e)),
         }
     }
 
