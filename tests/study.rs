@@ -28,7 +28,7 @@ fn the_shipped_studies_name_real_models_and_valid_schedules() {
         let study = Study::load(&root.join(file)).expect(file);
         for config in resolved(&study) {
             assert_eq!(
-                fer::model::canonical_name(&config.model),
+                fer::model::canonical_name(&config.model).ok(),
                 Some(config.model.as_str()),
                 "{file}"
             );

@@ -26,23 +26,11 @@ fn command_for(action: &CtlAction) -> Result<Command, UserError> {
         CtlAction::Resume => Command::Resume,
         CtlAction::Checkpoint => Command::CheckpointNow,
         CtlAction::Schedule { name } => Command::SetSchedule { name: *name },
-        CtlAction::Queue { model } => {
-            let known = fer::model::model_names();
-            match known
-                .iter()
-                .find(|name| name.eq_ignore_ascii_case(model.trim()))
-            {
-                Some(name) => Command::QueueModel {
-                    model: name.to_string(),
-                },
-                None => {
-                    return Err(UserError(format!(
-                        "unknown model {model:?}; known: {}",
-                        known.join(", ")
-                    )))
-                }
-            }
-        }
+        CtlAction::Queue { model } => Command::QueueModel {
+            model: fer::model::canonical_name(model)
+                .map_err(|e| UserError(e.to_string()))?
+                .to_string(),
+        },
         CtlAction::Unqueue { position } => match position.checked_sub(1) {
             Some(index) => Command::RemoveQueued { index },
             None => {

@@ -119,15 +119,7 @@ pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Resul
     }
     overrides.apply(&mut config);
     config.model = fer::model::canonical_name(&config.model)
-        .ok_or_else(|| {
-            UserError(
-                fer::model::UnknownModel {
-                    name: config.model.clone(),
-                    valid: fer::model::model_names(),
-                }
-                .to_string(),
-            )
-        })?
+        .map_err(|e| UserError(e.to_string()))?
         .to_string();
     config
         .schedule

@@ -141,12 +141,17 @@ pub fn model_names() -> &'static [&'static str] {
     NAMES.get_or_init(|| SPECS.iter().map(|spec| spec.name).collect())
 }
 
-/// The registry's spelling of `name` (names match case-insensitively).
-pub fn canonical_name(name: &str) -> Option<&'static str> {
+/// The registry's spelling of `name` (names match case-insensitively); the error
+/// lists the valid names.
+pub fn canonical_name(name: &str) -> Result<&'static str, UnknownModel> {
     model_names()
         .iter()
         .find(|known| known.eq_ignore_ascii_case(name.trim()))
         .copied()
+        .ok_or_else(|| UnknownModel {
+            name: name.to_string(),
+            valid: model_names(),
+        })
 }
 
 /// A one-line description (family, depth, widths) of a model name.

@@ -115,12 +115,7 @@ impl<B: AutodiffBackend> Engine<B> {
     /// Adds `model` to the queue file with this run's settings (its `config.ron` as
     /// the base), then announces the new queue.
     fn queue_model(&mut self, model: &str) -> Result<(), String> {
-        let name = crate::model::canonical_name(model).ok_or_else(|| {
-            format!(
-                "unknown model {model:?} (known: {})",
-                crate::model::model_names().join(", ")
-            )
-        })?;
+        let name = crate::model::canonical_name(model).map_err(|e| e.to_string())?;
         let queue = self.queue_file()?;
         let config = self.setup.run.config_path();
         let base = std::fs::canonicalize(&config).unwrap_or(config);
