@@ -122,10 +122,13 @@ fn ctl_pauses_checkpoints_reschedules_queues_and_stops_a_headless_run() {
     );
 
     assert_applied(&ctl(&first, &["resume"]), "resume");
+    // The next run's engine.pid comes first, then the announcement, then the
+    // finished run's engine.pid goes.
     wait_until("the queued run to start", START, || {
         run_dirs(&runs)
             .get(1)
             .is_some_and(|second| second.join("engine.pid").is_file())
+            && !first.join("engine.pid").exists()
     });
     let second = run_dirs(&runs).remove(1);
     assert!(second

@@ -148,6 +148,12 @@ fn drive(
     };
     let mut finished = Vec::new();
     let mut io = io;
+    // A run's listener (and with it its engine.pid) starts before the run is
+    // announced and stays until the next one is: a `fer watch` following the queue
+    // always finds a live engine in the run it moves to.
+    let mut listener = current
+        .as_ref()
+        .and_then(|first| listen(&first.setup.run, control, &io));
     while let Some(Current {
         setup,
         device,
@@ -155,9 +161,6 @@ fn drive(
     }) = current.take()
     {
         let run = setup.run.clone();
-        // The listener (and with it engine.pid) stays until the next run is announced,
-        // so that a `fer watch` never sees the run end before it learns of the next.
-        let _listener = listen(&run, control, &io);
         let (result, returned) = device::dispatch(device, EngineTask { setup, io });
         let outcome = result?;
         let stopped = outcome.stopped;
@@ -174,10 +177,14 @@ fn drive(
         };
         io = returned;
         current = claimed(&plan, &mut data)?;
-        if let (Some(next), Some(previous)) = (&current, finished.last()) {
+        let Some(next) = &current else { break };
+        let next_listener = listen(&next.setup.run, control, &io);
+        if let Some(previous) = finished.last() {
             announce_next_run(&previous.run, &next.setup, &io);
         }
+        listener = next_listener;
     }
+    drop(listener);
     Ok(finished)
 }
 
@@ -200,7 +207,7 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
         run,
         resume,
         device_name: device.to_string(),
-        queue: Some(plan.queue.clone()),
+        queue: plan.queue.clone(),
     };
     Ok(Some(Current {
         setup,

@@ -47,7 +47,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         run,
         resume,
         device_name: device.to_string(),
-        queue: Some(queue.clone()),
+        queue: queue.clone(),
     };
     let plan = SessionPlan {
         first: Some((first, device)),

@@ -38,8 +38,8 @@ pub struct EngineSetup {
     pub resume: Option<CheckpointFile>,
     /// Human-readable device name for the header.
     pub device_name: String,
-    /// The queue the dashboard's `n` adds to (`runs/queue.ron`); `None` refuses queueing.
-    pub queue: Option<RunQueue>,
+    /// The queue the dashboard's `n` adds to (`runs/queue.ron`).
+    pub queue: RunQueue,
 }
 
 /// The engine's side of the channels.

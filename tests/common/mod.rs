@@ -93,7 +93,7 @@ pub fn train_watching(
         resume,
         device_name: "cpu".into(),
         // The queue file of the runs directory the run is in, as `fer train` gives it.
-        queue: run.path().parent().map(fer::run::RunQueue::in_dir),
+        queue: fer::run::RunQueue::in_dir(run.path().parent().expect("runs have a parent")),
     };
     let io = EngineIo {
         events: event_sender,

@@ -5,7 +5,7 @@
 use burn::tensor::backend::AutodiffBackend;
 
 use super::Engine;
-use crate::run::{CheckpointKind, Command, Event, RunError, RunQueue};
+use crate::run::{CheckpointKind, Command, Event, RunError};
 use crate::train::overrides::ConfigOverrides;
 use crate::train::schedule::ScheduleConfig;
 use crate::train::TrainError;
@@ -116,14 +116,14 @@ impl<B: AutodiffBackend> Engine<B> {
     /// the base), then announces the new queue.
     fn queue_model(&mut self, model: &str) -> Result<(), String> {
         let name = crate::model::canonical_name(model).map_err(|e| e.to_string())?;
-        let queue = self.queue_file()?;
         let config = self.setup.run.config_path();
         let base = std::fs::canonicalize(&config).unwrap_or(config);
         let overrides = ConfigOverrides {
             model: Some(name.to_string()),
             ..ConfigOverrides::default()
         };
-        queue
+        self.setup
+            .queue
             .update(|entries| Ok::<_, RunError>(entries.push(Some(base), overrides, None)))
             .map_err(|e| e.to_string())?;
         self.refresh_queue();
@@ -131,8 +131,9 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 
     fn remove_queued(&mut self, index: usize) -> Result<(), String> {
-        let queue = self.queue_file()?;
-        let removed = queue
+        let removed = self
+            .setup
+            .queue
             .update(|entries| {
                 let waiting = entries.waiting().count();
                 Ok::<_, RunError>(entries.remove_waiting(index).ok_or(waiting))
@@ -148,24 +149,10 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(())
     }
 
-    fn queue_file(&self) -> Result<RunQueue, String> {
-        self.setup
-            .queue
-            .clone()
-            .ok_or_else(|| "this run has no queue (it was not started by fer train)".to_string())
-    }
-
     /// Announces the waiting models when they changed since the last announcement.
     /// An unreadable queue file is reported once, as a warning.
     pub(super) fn refresh_queue(&mut self) {
-        let Some(queue) = &self.setup.queue else {
-            if self.shown_queue.is_none() {
-                self.shown_queue = Some(Vec::new());
-                self.emit(Event::QueueChanged { queue: Vec::new() });
-            }
-            return;
-        };
-        match queue.read() {
+        match self.setup.queue.read() {
             Ok(entries) => {
                 let waiting = entries.waiting_models();
                 if self.shown_queue.as_ref() != Some(&waiting) {
