@@ -9,6 +9,7 @@ use cli::args::{Cli, Command};
 
 fn main() -> ExitCode {
     keep_large_buffers_in_the_heap();
+    fer::device::prepare_environment();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => cli::train::run(*args),

@@ -233,4 +233,38 @@ fn devices_lists_the_cpu_and_says_what_cuda_is() {
             "{text}"
         );
     }
+    let wgpu = &backends[2];
+    assert_eq!(wgpu["name"], "wgpu");
+    assert_eq!(wgpu["compiled"], cfg!(feature = "wgpu"));
+    if !cfg!(feature = "wgpu") {
+        assert!(
+            text.contains("not compiled in (build with --features wgpu)"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_device_fer_cannot_name_is_refused_before_any_work() {
+    for command in [
+        &["train", "--headless"][..],
+        &["bench"],
+        &["queue", "add", "resnet8"],
+    ] {
+        let output = fer(&[command, &["--device", "wgpu:x"]].concat());
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("wgpu:N"), "{}", stderr(&output));
+    }
+    if !cfg!(feature = "wgpu") {
+        let output = fer(&["bench", "--device", "wgpu", "--steps", "1"]);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains("--features wgpu"), "{message}");
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+    }
 }

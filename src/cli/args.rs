@@ -120,7 +120,9 @@ pub struct EvalArgs {
     /// Evaluate checkpoints/last.ckpt instead of best.ckpt.
     #[arg(long)]
     pub last: bool,
-    #[arg(long, default_value = "auto")]
+    /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
+    /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
+    #[arg(long, default_value = "auto", value_parser = fer::device::checked_name)]
     pub device: String,
 }
 
@@ -132,7 +134,9 @@ pub struct PredictArgs {
     /// Image files (converted to grey, resized to 48x48) or FER2013 CSV files.
     #[arg(required = true, value_name = "IMAGE")]
     pub inputs: Vec<PathBuf>,
-    #[arg(long, default_value = "auto")]
+    /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
+    /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
+    #[arg(long, default_value = "auto", value_parser = fer::device::checked_name)]
     pub device: String,
 }
 
@@ -168,7 +172,9 @@ pub struct BenchArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    #[arg(long, default_value = "auto")]
+    /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
+    /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
+    #[arg(long, default_value = "auto", value_parser = fer::device::checked_name)]
     pub device: String,
     /// Also time each phase of the step (gather+augment, forward, backward, optimizer,
     /// host read), waiting for the device after each one, and split forward and

@@ -5,8 +5,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::args::DevicesArgs;
+use fer::device::wgpu::{self as vulkan, AdapterKind};
+use fer::device::DeviceError;
 #[cfg(feature = "cuda")]
-use fer::device::{self, DeviceError, DeviceRequest};
+use fer::device::{self, DeviceRequest};
 
 #[derive(Serialize)]
 struct Report {
@@ -34,6 +36,11 @@ struct DeviceReport {
     threads: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     memory_bytes: Option<u64>,
+    /// wgpu: discrete, integrated, virtual, software or other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<AdapterKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<String>,
     /// Whether burn ran a test computation on it.
     usable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,7 +49,7 @@ struct DeviceReport {
 
 pub fn run(args: DevicesArgs) -> Result<()> {
     let report = Report {
-        backends: vec![cpu_backend(), cuda_backend()],
+        backends: vec![cpu_backend(), cuda_backend(), wgpu_backend()],
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -61,10 +68,14 @@ fn render(report: &Report) -> String {
         ));
         for device in &backend.devices {
             let mut details = vec![device.name.clone()];
+            details.extend(device.kind.map(|kind| kind.to_string()));
+            details.extend(device.driver.clone());
             details.extend(device.threads.map(|threads| format!("{threads} threads")));
             details.push(match device.memory_bytes {
                 Some(bytes) => format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64),
-                None if device.threads.is_none() => "memory: unknown".into(),
+                None if device.threads.is_none() && device.kind.is_none() => {
+                    "memory: unknown".into()
+                }
                 None => String::new(),
             });
             details.retain(|detail| !detail.is_empty());
@@ -95,6 +106,8 @@ fn cpu_backend() -> BackendReport {
             name,
             threads: Some(threads),
             memory_bytes: None,
+            kind: None,
+            driver: None,
             usable: true,
             problem: None,
         }],
@@ -108,6 +121,49 @@ fn cpu_model_name() -> Option<String> {
         .find(|line| line.starts_with("model name"))
         .and_then(|line| line.split_once(':'))
         .map(|(_, name)| name.trim().to_string())
+}
+
+/// Every Vulkan adapter, each asked for a test computation.
+fn wgpu_backend() -> BackendReport {
+    if !cfg!(feature = "wgpu") {
+        return BackendReport {
+            name: "wgpu",
+            backend: "burn-wgpu (Vulkan)",
+            compiled: false,
+            status: "not compiled in (build with --features wgpu)".into(),
+            devices: Vec::new(),
+        };
+    }
+    let devices: Vec<DeviceReport> = vulkan::adapters()
+        .iter()
+        .map(|adapter| {
+            let problem = vulkan::probe(adapter.index).err().map(|error| match error {
+                DeviceError::WgpuUnavailable { reason, .. } => reason,
+                other => other.to_string(),
+            });
+            DeviceReport {
+                id: format!("wgpu:{}", adapter.index),
+                name: adapter.name.clone(),
+                threads: None,
+                memory_bytes: None,
+                kind: Some(adapter.kind),
+                driver: Some(adapter.driver.clone()).filter(|driver| !driver.is_empty()),
+                usable: problem.is_none(),
+                problem,
+            }
+        })
+        .collect();
+    let status = match devices.len() {
+        0 => "no Vulkan adapter found (is a Vulkan driver installed?)".to_string(),
+        count => format!("{count} Vulkan adapter(s); --device auto never picks a software one"),
+    };
+    BackendReport {
+        name: "wgpu",
+        backend: "burn-wgpu (Vulkan)",
+        compiled: true,
+        status,
+        devices,
+    }
 }
 
 /// Asks burn to run a test computation on `cuda:index` (which also compiles a kernel,
@@ -146,6 +202,8 @@ fn cuda_backend() -> BackendReport {
                         name: gpu.name,
                         threads: None,
                         memory_bytes: Some(gpu.memory_bytes),
+                        kind: None,
+                        driver: None,
                         usable: problem.is_none(),
                         problem,
                     }

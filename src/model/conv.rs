@@ -12,7 +12,9 @@ mod flex;
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Slice, Tensor};
 
 use super::macs;
 use crate::kernels::conv::ConvGeometry;
@@ -23,9 +25,46 @@ pub fn forward<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         return count_only(conv, x);
     }
     match kernel_geometry(conv, &x) {
-        Some(geometry) => flex::forward(conv, x, geometry).unwrap_or_else(|x| conv.forward(x)),
-        None => conv.forward(x),
+        Some(geometry) => flex::forward(conv, x, geometry).unwrap_or_else(|x| portable(conv, x)),
+        None => portable(conv, x),
     }
+}
+
+/// burn's convolution, except for a strided 1×1 one (a ResNet's downsampling
+/// shortcut): burn-cubecl 0.21 computes its input gradient as zeros, so on every GPU
+/// backend no gradient would flow back through the shortcuts (strided data gradients
+/// go through its `conv_transpose2d`, which gets the 1×1 case wrong; found on Vulkan
+/// by tests/wgpu.rs, not yet reported upstream). Keeping every stride-th pixel and
+/// convolving with stride 1 computes the same output, and the gradient flows back
+/// through the slice.
+fn portable<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [_, _, kernel_rows, kernel_cols] = conv.weight.dims();
+    let unpadded = match conv.padding {
+        PaddingConfig2d::Valid => true,
+        PaddingConfig2d::Explicit(top, left, bottom, right) => top + left + bottom + right == 0,
+        _ => false,
+    };
+    let [stride_rows, stride_cols] = conv.stride;
+    let strided_pointwise = [kernel_rows, kernel_cols] == [1, 1]
+        && conv.stride != [1, 1]
+        && conv.dilation == [1, 1]
+        && unpadded;
+    if !strided_pointwise {
+        return conv.forward(x);
+    }
+    let step = |stride: usize| Slice::with_step(0, None, stride as isize);
+    let kept = x.slice([
+        Slice::full(),
+        Slice::full(),
+        step(stride_rows),
+        step(stride_cols),
+    ]);
+    conv2d(
+        kept,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|bias| bias.val()),
+        ConvOptions::new([1, 1], [0, 0], [1, 1], conv.groups),
+    )
 }
 
 /// During a multiply-accumulate count: zeros of the output's shape, from the

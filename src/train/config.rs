@@ -28,7 +28,7 @@ pub struct TrainConfig {
     pub tta: Tta,
     pub eval_batch_size: usize,
     pub seed: u64,
-    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    /// `auto`, `cpu`, `cuda`, `cuda:N`, `wgpu` or `wgpu:N` (see `fer::device`).
     pub device: String,
     /// Seconds between progress events.
     pub progress_interval_s: f64,

@@ -88,8 +88,9 @@ pub struct ConfigOverrides {
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
     pub tta: Option<Tta>,
-    /// auto (CUDA if compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
-    #[arg(long)]
+    /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
+    /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
+    #[arg(long, value_parser = crate::device::checked_name)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[arg(long)]
