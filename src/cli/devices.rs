@@ -69,7 +69,12 @@ fn render(report: &Report) -> String {
         for device in &backend.devices {
             let mut details = vec![device.name.clone()];
             details.extend(device.kind.map(|kind| kind.to_string()));
-            details.extend(device.driver.clone());
+            details.extend(
+                device
+                    .driver
+                    .as_ref()
+                    .map(|driver| format!("driver {driver}")),
+            );
             details.extend(device.threads.map(|threads| format!("{threads} threads")));
             details.push(match device.memory_bytes {
                 Some(bytes) => format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64),

@@ -51,7 +51,7 @@ impl fmt::Display for AdapterKind {
             AdapterKind::Discrete => "discrete GPU",
             AdapterKind::Integrated => "integrated GPU",
             AdapterKind::Virtual => "virtual GPU",
-            AdapterKind::Software => "software, on the CPU",
+            AdapterKind::Software => "software (on the CPU)",
             AdapterKind::Other => "unknown kind",
         })
     }
