@@ -159,6 +159,15 @@ fn with_augmentation_the_steps_agree_too() {
     assert_losses_agree(&cpu_losses, &gpu_losses);
 }
 
+/// `|actual - expected| / |expected|`, in the L2 norm.
+fn relative_l2(actual: &[f32], expected: &[f32]) -> f64 {
+    let norm = |values: &mut dyn Iterator<Item = f32>| {
+        values.map(|v| f64::from(v).powi(2)).sum::<f64>().sqrt()
+    };
+    let error = norm(&mut actual.iter().zip(expected).map(|(a, e)| a - e));
+    error / norm(&mut expected.iter().copied()).max(1e-12)
+}
+
 /// Every float parameter's gradient, flattened, in visiting order.
 struct Gradients<'a, B: AutodiffBackend> {
     grads: &'a B::Gradients,
@@ -210,18 +219,7 @@ fn gradients_agree_with_the_cpu() {
     );
     let mut worst = 0.0f64;
     for ((name, cpu), (_, gpu)) in cpu_grads.iter().zip(&gpu_grads) {
-        let norm = cpu
-            .iter()
-            .map(|&v| f64::from(v).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let error = cpu
-            .iter()
-            .zip(gpu)
-            .map(|(&c, &g)| f64::from(c - g).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let relative = error / norm.max(1e-12);
+        let relative = relative_l2(gpu, cpu);
         worst = worst.max(relative);
         assert!(
             relative < 1e-4,
@@ -384,7 +382,8 @@ fn train(args: &[&str]) -> String {
     output
 }
 
-/// Trains on wgpu, resumes on the CPU, evaluates on both and predicts on wgpu.
+/// Trains on wgpu, resumes on the CPU and then on wgpu, evaluates with TenCrop on both
+/// and predicts on wgpu.
 #[test]
 fn a_whole_run_on_wgpu_moves_between_devices() {
     if gpu().is_none() {
@@ -419,22 +418,17 @@ fn a_whole_run_on_wgpu_moves_between_devices() {
         "the run records its adapter:\n{events}"
     );
 
+    // Resumed on the CPU for epoch 2, then on wgpu again for epoch 3.
     let run_path = run.to_str().unwrap();
-    train(&[
-        "train",
-        "--resume",
-        run_path,
-        "--epochs",
-        "2",
-        "--device",
-        "cpu",
-        "--headless",
-    ]);
+    for (epochs, device) in [("2", "cpu"), ("3", "wgpu")] {
+        let resume = ["train", "--resume", run_path, "--epochs", epochs];
+        train(&[&resume[..], &["--device", device, "--headless"]].concat());
+    }
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert_eq!(
         metrics.lines().count(),
-        3,
-        "a header and two epochs:\n{metrics}"
+        4,
+        "a header and three epochs:\n{metrics}"
     );
 
     let (cpu_accuracy, cpu_loss) = eval_numbers(&run, "cpu");
@@ -452,11 +446,13 @@ fn a_whole_run_on_wgpu_moves_between_devices() {
     let predicted = fer(&["predict", "--run", run_path, "--device", "wgpu", data]);
     assert!(predicted.status.success(), "{}", text(&predicted));
     assert!(stdout(&predicted).contains('%'), "{}", stdout(&predicted));
-    assert!(
-        !stderr(&predicted).contains("XDG_RUNTIME_DIR"),
-        "{}",
-        stderr(&predicted)
-    );
+    assert_no_loader_noise(&predicted);
+}
+
+/// Mesa's device-select layer stays quiet on a server without XDG_RUNTIME_DIR.
+fn assert_no_loader_noise(output: &std::process::Output) {
+    let errors = stderr(output);
+    assert!(!errors.contains("XDG_RUNTIME_DIR"), "{errors}");
 }
 
 /// `fer devices` names each adapter, its kind, and whether it answered.
@@ -480,11 +476,7 @@ fn fer_devices_lists_the_vulkan_adapters() {
     assert!(adapters
         .iter()
         .all(|a| a["kind"].is_string() && a["name"].is_string()));
-    assert!(
-        !stderr(&output).contains("XDG_RUNTIME_DIR"),
-        "{}",
-        stderr(&output)
-    );
+    assert_no_loader_noise(&output);
 }
 
 /// Every kind of convolution in the zoo, as the models run it, on both backends from
@@ -558,18 +550,38 @@ fn convolution_gradients_agree_with_the_cpu() {
             .iter()
             .zip(on_cpu.iter().zip(&on_gpu))
         {
-            let norm = c.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
-            let error = c
-                .iter()
-                .zip(g)
-                .map(|(&a, &b)| f64::from(a - b).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            let relative = error / norm;
+            let relative = relative_l2(g, c);
             assert!(
                 relative < 1e-5,
                 "{case:?} {what}: relative L2 difference {relative:.2e}"
             );
         }
+    }
+}
+
+/// `--device auto` never takes a software adapter: without a hardware one it trains
+/// on the CPU.
+#[test]
+fn auto_passes_over_a_software_adapter() {
+    if gpu().is_none() {
+        return;
+    }
+    let hardware = fer::device::wgpu::adapters()
+        .iter()
+        .any(|adapter| adapter.kind.is_hardware());
+    let args = [
+        "bench", "--device", "auto", "--model", "resnet8", "--batch", "8",
+    ];
+    let output = fer(&[&args[..], &["--steps", "1", "--warmup", "0"]].concat());
+    assert!(output.status.success(), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("json");
+    let device = report["device"].as_str().unwrap_or_default();
+    if hardware {
+        assert!(
+            device.starts_with("wgpu:") || device.starts_with("cuda"),
+            "{device}"
+        );
+    } else {
+        assert!(device.starts_with("cpu"), "{device}");
     }
 }
