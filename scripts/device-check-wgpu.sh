@@ -5,7 +5,7 @@
 # 64 MiB carry limit for a second binary.
 #
 #   bash scripts/device-check-wgpu.sh --prepare   here: .device/wgpu/ and .gl/ (see below)
-#   bash scripts/device-check-wgpu.sh             on the device, carry [".device", ".gl"]
+#   bash scripts/device-check-wgpu.sh             on the device, carry [".device/wgpu", ".gl"]
 #   bash scripts/device-check-wgpu.sh --dry-run   here, on Mesa's lavapipe, tiny sizes
 #
 # Steps, each with its own time limit; their output lands in $OUT even when one fails:
@@ -26,6 +26,8 @@
 #   .device/wgpu/tests.xz  the tests/wgpu.rs test binary, stripped, xz
 #   .gl/*.deb              the Vulkan loader (libvulkan1), as the device README says:
 #                          the lent machine has NVIDIA's driver but may lack the loader
+# Sizes from `--prepare` on 2026-12-01: fer.xz 11,196,180 B, tests.xz 9,693,640 B,
+# libvulkan1 116,232 B.
 # If no adapter answers, VK_DRIVER_FILES is pointed at NVIDIA's ICD file and fer asked
 # again.
 
@@ -66,7 +68,7 @@ prepare() {
     apt-get "${apt_options[@]}" update > /dev/null
     (cd .gl && apt-get "${apt_options[@]}" download libvulkan1)
     du -b "$PAYLOAD"/*.xz .gl/*.deb
-    echo "ready: run \`bash scripts/device-check-wgpu.sh\` on the device with carry [\".device\", \".gl\"]"
+    echo "ready: run \`bash scripts/device-check-wgpu.sh\` on the device with carry [\".device/wgpu\", \".gl\"] (not .device: the cuda payload is there too)"
 }
 
 if [ "$MODE" = prepare ]; then
