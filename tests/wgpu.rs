@@ -32,7 +32,6 @@ use fer::data::Split;
 use fer::device::{self, Device, DeviceRequest};
 use fer::train::augment::{AugmentDraws, Augmenter};
 use fer::train::device_split::DeviceSplit;
-use fer::train::evaluate::Evaluation;
 use fer::train::random::step_rng;
 use fer::train::step::{Inner, Trainer};
 use fer::train::{TrainConfig, Tta};
@@ -137,26 +136,25 @@ fn assert_losses_agree(cpu: &[f64], gpu: &[f64]) {
     }
 }
 
-#[test]
-fn training_steps_agree_with_the_cpu() {
+/// `steps` training steps from the same weights and batches on both devices.
+fn steps_agree(augment: bool, steps: usize) {
     let Some(gpu) = gpu() else { return };
-    let config = config(false);
+    let config = config(augment);
     let split = rows(64);
     let (mut cpu_trainer, mut gpu_trainer) = trainers(&config, &split, &gpu);
-    let cpu_losses = losses(&mut cpu_trainer, &split, 5, &config);
-    let gpu_losses = losses(&mut gpu_trainer, &split, 5, &config);
+    let cpu_losses = losses(&mut cpu_trainer, &split, steps, &config);
+    let gpu_losses = losses(&mut gpu_trainer, &split, steps, &config);
     assert_losses_agree(&cpu_losses, &gpu_losses);
 }
 
 #[test]
+fn training_steps_agree_with_the_cpu() {
+    steps_agree(false, 5);
+}
+
+#[test]
 fn with_augmentation_the_steps_agree_too() {
-    let Some(gpu) = gpu() else { return };
-    let config = config(true);
-    let split = rows(64);
-    let (mut cpu_trainer, mut gpu_trainer) = trainers(&config, &split, &gpu);
-    let cpu_losses = losses(&mut cpu_trainer, &split, 3, &config);
-    let gpu_losses = losses(&mut gpu_trainer, &split, 3, &config);
-    assert_losses_agree(&cpu_losses, &gpu_losses);
+    steps_agree(true, 3);
 }
 
 /// `|actual - expected| / |expected|`, in the L2 norm.
@@ -294,28 +292,20 @@ fn on_device_augmentation_matches_the_cpu_for_the_same_draws() {
     );
 }
 
-fn evaluation<B: AutodiffBackend>(trainer: &Trainer<B>, split: &Split) -> Evaluation {
-    trainer.evaluate(split)
-}
-
 #[test]
 fn tencrop_evaluation_and_per_class_counts_match_the_cpu() {
     let Some(gpu) = gpu() else { return };
     let mut config = config(false);
     config.tta = Tta::TenCrop;
     let train = rows(64);
-    let (mut cpu_trainer, _) = trainers(&config, &train, &gpu);
+    let (mut cpu_trainer, mut gpu_trainer) = trainers(&config, &train, &gpu);
     // A few steps first, so the predictions are not all one class.
     losses(&mut cpu_trainer, &train, 4, &config);
-    let mut gpu_trainer = Trainer::<Gpu>::new(&config, &train.class_counts(), &gpu).expect("gpu");
     gpu_trainer
         .load_model_bytes(cpu_trainer.model_bytes().expect("weights"))
         .expect("load on the gpu");
     let val = fer::data::bundled_sample().expect("sample").val;
-    let (on_cpu, on_gpu) = (
-        evaluation(&cpu_trainer, &val),
-        evaluation(&gpu_trainer, &val),
-    );
+    let (on_cpu, on_gpu) = (cpu_trainer.evaluate(&val), gpu_trainer.evaluate(&val));
     let relative = (on_cpu.loss - on_gpu.loss).abs() / on_cpu.loss;
     assert!(
         relative < 1e-3,

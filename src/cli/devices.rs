@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::args::DevicesArgs;
 use fer::device::wgpu::{self as vulkan, AdapterKind};
-use fer::device::DeviceError;
 #[cfg(feature = "cuda")]
 use fer::device::{self, DeviceRequest};
 
@@ -142,10 +141,7 @@ fn wgpu_backend() -> BackendReport {
     let devices: Vec<DeviceReport> = vulkan::adapters()
         .iter()
         .map(|adapter| {
-            let problem = vulkan::probe(adapter.index).err().map(|error| match error {
-                DeviceError::WgpuUnavailable { reason, .. } => reason,
-                other => other.to_string(),
-            });
+            let problem = vulkan::probe(adapter.index).err().map(|e| e.reason());
             DeviceReport {
                 id: format!("wgpu:{}", adapter.index),
                 name: adapter.name.clone(),
@@ -175,11 +171,9 @@ fn wgpu_backend() -> BackendReport {
 /// so a missing NVRTC shows here).
 #[cfg(feature = "cuda")]
 fn probe(index: usize) -> Option<String> {
-    match device::resolve(DeviceRequest::Cuda(index)) {
-        Ok(_) => None,
-        Err(DeviceError::CudaUnavailable { reason, .. }) => Some(reason),
-        Err(other) => Some(other.to_string()),
-    }
+    device::resolve(DeviceRequest::Cuda(index))
+        .err()
+        .map(|e| e.reason())
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -12,8 +12,6 @@ use std::str::FromStr;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
 
-pub use wgpu::{Adapter, AdapterKind};
-
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceRequest {
@@ -47,6 +45,18 @@ pub enum DeviceError {
         name: String,
         reason: String,
     },
+}
+
+impl DeviceError {
+    /// Why a device that exists did not answer, without the device's name (for a
+    /// listing that already names it); any other error as it reads.
+    pub fn reason(&self) -> String {
+        match self {
+            DeviceError::CudaUnavailable { reason, .. }
+            | DeviceError::WgpuUnavailable { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl FromStr for DeviceRequest {
