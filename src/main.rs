@@ -10,6 +10,7 @@ use cli::args::{Cli, Command};
 fn main() -> ExitCode {
     keep_large_buffers_in_the_heap();
     fer::device::prepare_environment();
+    cli::panics::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => cli::train::run(*args),
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Not eprintln!: it panics when the terminal has hung up.
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", cli::error_message(&error));
             ExitCode::from(cli::exit_code(&error))
         }
     }

@@ -512,3 +512,44 @@ fn validate_rejects_what_torch_rejects() {
     };
     assert_eq!(cosine.validate(), Ok(()));
 }
+
+#[test]
+fn a_new_base_lr_scales_every_schedule_from_where_it_is() {
+    for name in [
+        ScheduleName::Constant,
+        ScheduleName::Step,
+        ScheduleName::Cosine,
+        ScheduleName::OneCycle,
+        ScheduleName::Plateau,
+    ] {
+        let steps_per_epoch = 4;
+        let config = ScheduleConfig {
+            warmup_epochs: 1.0,
+            step_epochs: 2,
+            min_lr: 1e-3,
+            ..config(name)
+        };
+        let mut original = Schedule::new(config, 0.1, steps_per_epoch, 10);
+        advance_by(&mut original, 2);
+        for _ in 0..3 {
+            advance_by(&mut original, steps_per_epoch);
+            original.end_epoch(0.5);
+        }
+        let mut scaled = original.clone();
+        scaled.set_base_lr(0.004);
+        assert_eq!(scaled.base_lr(), 0.004);
+        assert_eq!(scaled.step(), original.step(), "{name:?}");
+        let want: Vec<f64> = take_lrs(&mut original, 30)
+            .iter()
+            .map(|lr| lr * 0.04)
+            .collect();
+        let got = take_lrs(&mut scaled, 30);
+        for (step, (got, want)) in got.iter().zip(&want).enumerate() {
+            assert_close(
+                *got,
+                *want,
+                &format!("{name:?} step {step} after rescaling"),
+            );
+        }
+    }
+}

@@ -315,3 +315,24 @@ fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
         Some((line[..byte].chars().count() as u16, y as u16))
     })
 }
+
+#[test]
+fn the_header_marks_files_the_disk_refused() {
+    for theme in [Theme::colour(), Theme::ascii()] {
+        let mut app = fixture_app(theme);
+        app.state.apply(&fer::run::Event::WriteFailed {
+            file: "checkpoints/last.ckpt".into(),
+            error: "No space left on device (os error 28)".into(),
+        });
+        let text = screen_text(&app, 80, 24);
+        let header = text.lines().next().unwrap_or_default().to_string();
+        assert!(
+            header.contains("not saved: checkpoints/last.ckpt"),
+            "{header}"
+        );
+        app.state.apply(&fer::run::Event::WriteRecovered {
+            file: "checkpoints/last.ckpt".into(),
+        });
+        assert!(!screen_text(&app, 80, 24).contains("not saved"));
+    }
+}

@@ -310,3 +310,63 @@ fn a_resumed_run_keeps_the_history_before_its_start_epoch() {
         .lines()
         .any(|line| line.text == "resuming at epoch 3"));
 }
+
+#[test]
+fn a_refused_write_is_marked_until_the_file_is_written() {
+    let mut state = folded(&run_events());
+    let failed = Event::WriteFailed {
+        file: "checkpoints/last.ckpt".into(),
+        error: "No space left on device (os error 28)".into(),
+    };
+    state.apply(&failed);
+    assert_eq!(state.unsaved, vec!["checkpoints/last.ckpt".to_string()]);
+    assert_eq!(
+        state.log.lines().last().map(|line| line.text.clone()),
+        Some("checkpoints/last.ckpt not saved: No space left on device (os error 28); training goes on, it is kept in memory and retried".to_string())
+    );
+    state.apply(&failed);
+    assert_eq!(state.unsaved.len(), 1, "one mark per file");
+    state.apply(&Event::WriteRecovered {
+        file: "checkpoints/last.ckpt".into(),
+    });
+    assert!(state.unsaved.is_empty());
+    assert_eq!(state.status(), RunStatus::Running, "training went on");
+}
+
+#[test]
+fn a_divergence_is_said_once_and_shown_in_the_header() {
+    let mut state = folded(&run_events());
+    let message = "the run diverged: the training loss was NaN at epoch 4, step 101 of 200 (lr 1.000e4). No checkpoint had been saved yet: start again with a lower --lr than 10000".to_string();
+    state.apply(&Event::Diverged {
+        epoch: 4,
+        step: 101,
+        message: message.clone(),
+    });
+    assert_eq!(state.status(), RunStatus::Diverged);
+    assert!(!state.status().is_over(), "it waits to be stopped");
+    state.apply(&Event::RunFailed {
+        error: message.clone(),
+    });
+    assert_eq!(state.status(), RunStatus::Failed(message.clone()));
+    let said = state
+        .log
+        .lines()
+        .filter(|l| l.text.contains(&message))
+        .count();
+    assert_eq!(said, 1);
+
+    let mut plain = fer::tui::plain::PlainView::default();
+    let diverged = Event::Diverged {
+        epoch: 4,
+        step: 101,
+        message: message.clone(),
+    };
+    assert_eq!(plain.line(&diverged), Some(message.clone()));
+    assert_eq!(plain.line(&Event::RunFailed { error: message }), None);
+    assert_eq!(
+        plain.line(&Event::RunFailed {
+            error: "other".into()
+        }),
+        Some("run failed: other".into())
+    );
+}

@@ -24,7 +24,7 @@ fer queue add resnet20 --epochs 30 queue a run (runs/queue.ron); `fer queue run`
 fer study experiments/seed-study.ron   queue a whole study, train it, write its report\n  \
 fer report runs/<a> runs/<b>      compare finished runs: report/report.md with figures and analysis\n\n\
 Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json, predictions/.\n\
-Exit codes: 0 success, 2 bad input or usage, 1 anything else."
+Exit codes: 0 success, 2 bad input or usage, 1 anything else (a diverged run, files the disk never took: see README, Reliability)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -72,7 +72,8 @@ pub struct TrainArgs {
     /// Start from a config.ron (flags given here override it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Continue the run in this directory from its last checkpoint.
+    /// Continue the run in this directory from its last checkpoint (--epochs,
+    /// --minutes, --device and --lr may change; other settings stay the run's).
     #[arg(long, value_name = "RUN", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
 }
@@ -86,6 +87,14 @@ pub struct ViewArgs {
     /// Dashboard without colours or Unicode (also when NO_COLOR is set).
     #[arg(long)]
     pub ascii: bool,
+}
+
+impl ViewArgs {
+    /// The dashboard, rather than plain lines: asked for, and on a terminal.
+    pub fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

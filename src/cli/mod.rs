@@ -8,6 +8,7 @@ pub mod ctl;
 pub mod devices;
 pub mod eval;
 pub mod info;
+pub mod panics;
 mod parity;
 pub mod predict;
 pub mod queue;
@@ -30,6 +31,24 @@ use fer::data::{self, Dataset, LoadOptions};
 /// it still saves its last checkpoint; a line nobody can read is simply dropped.
 pub fn say(line: impl Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// The error and its causes in one line, each said once: many errors already
+/// include their cause's text (`path: No space left on device`), and anyhow's `{:#}`
+/// would repeat it.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if message.contains(&cause) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&cause);
+    }
+    message
 }
 
 /// A problem with what the user gave us, reported in one line with exit code 2.
@@ -83,5 +102,23 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         2
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let run = fer::run::RunError::io(Path::new("runs/x/metrics.csv"), full);
+        let error = anyhow::Error::new(run).context("saving the run");
+        assert_eq!(
+            error_message(&error),
+            "saving the run: runs/x/metrics.csv: No space left on device (os error 28)"
+        );
+        let plain = anyhow::anyhow!("top").context("outer");
+        assert_eq!(error_message(&plain), "outer: top");
     }
 }

@@ -35,8 +35,9 @@ pub fn run(args: QueueArgs) -> Result<()> {
                 runs_dir: args.runs_dir.clone(),
                 queue: queue.clone(),
                 study,
+                wait_on_divergence: false,
             };
-            let finished = Session::start(plan)?.follow(view)?;
+            let finished = Session::start(plan, view)?.follow()?;
             if finished.is_empty() {
                 say(format!(
                     "nothing to run: {} has no waiting or interrupted runs",

@@ -3,7 +3,6 @@
 //! any); after it, the driver takes runs from `runs/queue.ron` until the queue is
 //! empty or a run is stopped (see `super::queue` for how entries are claimed).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
@@ -13,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::args::ViewArgs;
 use super::queue::{claim_next, Claimed, DataCache};
-use super::{signals, summary};
+use super::{panics, signals, summary};
 use fer::device::{self, BackendTask, Device};
 use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
@@ -34,16 +33,25 @@ pub struct SessionPlan {
     pub queue: RunQueue,
     /// Take only this study's entries from the queue (`fer study`).
     pub study: Option<String>,
+    /// Set by `Session::start` from the view.
+    pub wait_on_divergence: bool,
 }
 
 pub struct Session {
     events: Receiver<Event>,
     commands: Sender<Command>,
     driver: JoinHandle<Result<Vec<FinishedRun>>>,
+    view: ViewArgs,
 }
 
 impl Session {
-    pub fn start(plan: SessionPlan) -> Result<Self> {
+    /// Starts the driver. With the dashboard, a diverged run waits for the person
+    /// watching to read why and stop it; with plain lines it stops at once.
+    pub fn start(mut plan: SessionPlan, view: ViewArgs) -> Result<Self> {
+        plan.wait_on_divergence = view.interactive();
+        if let Some((setup, _)) = &mut plan.first {
+            setup.wait_on_divergence = plan.wait_on_divergence;
+        }
         let (event_sender, events) = mpsc::channel();
         let (commands, command_receiver) = mpsc::channel();
         let io = EngineIo {
@@ -53,22 +61,23 @@ impl Session {
         let control = commands.clone();
         signals::install_checkpoint_handler(commands.clone());
         let driver = thread::Builder::new()
-            .name("fer-engine".into())
+            .name(fer::run::ENGINE_THREAD.into())
             .spawn(move || drive(plan, io, &control))
             .context("starting the engine thread")?;
         Ok(Self {
             events,
             commands,
             driver,
+            view,
         })
     }
 
     /// Follows the runs until they end: with the dashboard on a terminal, else
     /// plain lines; then one summary line per run on the normal screen. Returns
     /// the runs that ended.
-    pub fn follow(self, view: ViewArgs) -> Result<Vec<FinishedRun>> {
-        let interactive =
-            !view.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    pub fn follow(self) -> Result<Vec<FinishedRun>> {
+        let view = self.view;
+        let interactive = view.interactive();
         signals::install_stop_handler(self.commands.clone(), !interactive);
         let mut dashboard = Ok(());
         if interactive {
@@ -92,6 +101,10 @@ impl Session {
         }
         let mut view = PlainView::default();
         for event in &self.events {
+            // How a run failed is said once, by `main`, as the process's error.
+            if matches!(event, Event::RunFailed { .. } | Event::Diverged { .. }) {
+                continue;
+            }
             if let Some(line) = view.line(&event) {
                 super::say(line);
             }
@@ -201,14 +214,9 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
     };
     let device = device::resolve(config.device.parse()?)?;
     let dataset = data.load(&config)?;
-    let setup = EngineSetup {
-        config,
-        dataset,
-        run,
-        resume,
-        device_name: device.to_string(),
-        queue: plan.queue.clone(),
-    };
+    let mut setup = EngineSetup::new(config, dataset, run, device.to_string(), plan.queue.clone());
+    setup.resume = resume;
+    setup.wait_on_divergence = plan.wait_on_divergence;
     Ok(Some(Current {
         setup,
         device,
@@ -263,10 +271,70 @@ struct EngineTask {
 impl BackendTask for EngineTask {
     type Output = (Result<Outcome, TrainError>, Option<EngineIo>);
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _name: String) -> Self::Output {
-        match Engine::<B>::new(self.setup, self.io, device) {
-            Ok(mut engine) => (engine.run(), Some(engine.into_io())),
-            Err(error) => (Err(error), None),
-        }
+    /// A panic inside (a GPU runtime's allocation failing, or a bug) ends the run
+    /// with a message and a `RunFailed` in its log, not a torn-down process.
+    fn run<B: AutodiffBackend>(self, device: B::Device, name: String) -> Self::Output {
+        let events = self.io.events.clone();
+        let run = self.setup.run.clone();
+        let batch_size = self.setup.config.batch_size;
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            match Engine::<B>::new(self.setup, self.io, device) {
+                Ok(mut engine) => (engine.run(), Some(engine.into_io())),
+                Err(error) => (Err(error), None),
+            }
+        }));
+        let panic = match trained {
+            Ok(output) => return output,
+            Err(panic) => panic,
+        };
+        let error = panic_error(&panics::take_text(panic.as_ref()), &name, &run, batch_size);
+        let failed = Event::RunFailed {
+            error: error.to_string(),
+        };
+        let _ = EventLog::open(&run).and_then(|mut log| log.append(&failed));
+        let _ = events.send(failed);
+        (Err(error), None)
+    }
+}
+
+/// What a panicked engine tells the user.
+fn panic_error(text: &str, device: &str, run: &RunDir, batch_size: usize) -> TrainError {
+    let first_line = text.lines().next().unwrap_or_default();
+    if fer::device::memory::out_of_memory(text) {
+        return TrainError::Device(format!(
+            "{device} ran out of memory ({first_line}): a batch of {batch_size} does not fit; start again with a smaller --batch-size, e.g. {}. The checkpoints already in {} are kept.",
+            (batch_size / 2).max(1),
+            run.path().display()
+        ));
+    }
+    TrainError::Crashed(format!(
+        "the training engine crashed: {first_line} (a bug: please report it with {})",
+        run.events_path().display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_out_of_memory_panic_suggests_a_smaller_batch_and_keeps_the_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), "resnet18").unwrap();
+        let text = "called `Result::unwrap()` on an `Err` value: can't allocate buffer of size: 8589934592\nbacktrace";
+        let error = panic_error(text, "cuda:0 (NVIDIA H200)", &run, 512);
+        assert!(matches!(error, TrainError::Device(_)));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "device: cuda:0 (NVIDIA H200) ran out of memory (called `Result::unwrap()` on an `Err` value: can't allocate buffer of size: 8589934592): a batch of 512 does not fit; start again with a smaller --batch-size, e.g. 256. The checkpoints already in {} are kept.",
+                run.path().display()
+            )
+        );
+        let bug = panic_error("index out of bounds at src/x.rs:1:2", "cpu", &run, 64);
+        assert!(matches!(bug, TrainError::Crashed(_)));
+        assert!(bug.to_string().starts_with(
+            "the training engine crashed: index out of bounds at src/x.rs:1:2 (a bug"
+        ));
     }
 }

@@ -20,8 +20,9 @@ pub fn run(args: StudyArgs) -> Result<()> {
         runs_dir: args.runs_dir.clone(),
         queue: queue.clone(),
         study: Some(study.name.clone()),
+        wait_on_divergence: false,
     };
-    Session::start(plan)?.follow(args.view)?;
+    Session::start(plan, args.view)?.follow()?;
 
     let entries = queue.read()?;
     let runs: Vec<&fer::run::QueuedRun> = entries.of_study(&study.name).collect();

@@ -41,26 +41,28 @@ pub fn run(args: TrainArgs) -> Result<()> {
         None => create_run(&args.runs_dir, &config)?,
     };
     let queue = RunQueue::in_dir(&args.runs_dir);
-    let first = EngineSetup {
+    let mut first = EngineSetup::new(
         config,
-        dataset: Arc::new(dataset),
+        Arc::new(dataset),
         run,
-        resume,
-        device_name: device.to_string(),
-        queue: queue.clone(),
-    };
+        device.to_string(),
+        queue.clone(),
+    );
+    first.resume = resume;
     let plan = SessionPlan {
         first: Some((first, device)),
         queue,
         runs_dir: args.runs_dir.clone(),
         study: None,
+        wait_on_divergence: false,
     };
-    Session::start(plan)?.follow(args.view)?;
+    Session::start(plan, args.view)?.follow()?;
     Ok(())
 }
 
-/// The run in `path` and its last checkpoint, with `--epochs`, `--device` and
-/// `--minutes` applied (the rest of a resumed run's settings stay as they were).
+/// The run in `path` and its last checkpoint, with `--epochs`, `--device`,
+/// `--minutes` and `--lr` applied (the rest of a resumed run's settings stay as they
+/// were; a new LR scales the saved schedule).
 pub fn resumed(
     path: &Path,
     args: &ConfigOverrides,
@@ -91,6 +93,12 @@ pub fn resumed(
     }
     if args.minutes.is_some() {
         config.minutes = args.minutes;
+    }
+    if let Some(lr) = args.lr {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(UserError("--lr must be a positive number".into()).into());
+        }
+        config.lr = lr;
     }
     if config.epochs <= checkpoint.state.completed_epochs {
         return Err(UserError(format!(

@@ -3,6 +3,7 @@
 //! gets called back with the concrete one.
 
 mod cuda;
+pub mod memory;
 mod probe;
 pub mod wgpu;
 

@@ -23,11 +23,7 @@ pub fn answers(
 }
 
 fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    let text = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "no driver or device found".into());
+    let text = super::memory::panic_text(panic.as_ref());
     text.lines().next().unwrap_or_default().to_string()
 }
 

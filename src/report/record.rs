@@ -239,24 +239,23 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochRow>, ReportError> {
 }
 
 pub fn parse_metrics(text: &str) -> Result<Vec<EpochRow>, String> {
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let columns = reader.headers().map_err(|e| e.to_string())?.clone();
+    if columns.is_empty() {
         return Ok(Vec::new());
-    };
-    let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+    }
     let index = |name: &str| {
         columns
             .iter()
-            .position(|c| *c == name)
+            .position(|c| c == name)
             .ok_or_else(|| format!("line 1: no `{name}` column"))
     };
-    let recall_names: Vec<String> = EMOTIONS
+    let recall_columns = EMOTIONS
         .iter()
-        .map(|e| format!("val_recall_{}", e.to_lowercase()))
-        .collect();
-    let recall_columns = recall_names
-        .iter()
-        .map(|name| index(name))
+        .map(|e| index(&format!("val_recall_{}", e.to_lowercase())))
         .collect::<Result<Vec<_>, _>>()?;
     let at = Columns {
         epoch: index("epoch")?,
@@ -270,33 +269,41 @@ pub fn parse_metrics(text: &str) -> Result<Vec<EpochRow>, String> {
         images_per_second: index("images_per_second")?,
     };
     let mut rows = Vec::new();
-    for (offset, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let number = offset + 2;
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let value = |column: usize| -> Result<f64, String> {
-            fields
-                .get(column)
-                .and_then(|field| field.parse().ok())
-                .ok_or_else(|| format!("line {number}: column {} is not a number", column + 1))
-        };
-        let mut val_recall = [0.0; NUM_CLASSES];
-        for (slot, &column) in val_recall.iter_mut().zip(&recall_columns) {
-            *slot = value(column)?;
-        }
-        rows.push(EpochRow {
-            epoch: value(at.epoch)? as usize,
-            lr: value(at.lr)?,
-            train_loss: value(at.train_loss)?,
-            train_accuracy: value(at.train_accuracy)?,
-            val_loss: value(at.val_loss)?,
-            val_accuracy: value(at.val_accuracy)?,
-            val_macro_f1: value(at.val_macro_f1)?,
-            val_recall,
-            seconds: value(at.seconds)?,
-            images_per_second: value(at.images_per_second)?,
-        });
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        rows.push(epoch_row(&record, &at, &recall_columns)?);
     }
     Ok(rows)
+}
+
+fn epoch_row(
+    record: &csv::StringRecord,
+    at: &Columns,
+    recall_columns: &[usize],
+) -> Result<EpochRow, String> {
+    let number = record.position().map_or(0, |p| p.line());
+    let value = |column: usize| -> Result<f64, String> {
+        record
+            .get(column)
+            .and_then(|field| field.parse().ok())
+            .ok_or_else(|| format!("line {number}: column {} is not a number", column + 1))
+    };
+    let mut val_recall = [0.0; NUM_CLASSES];
+    for (slot, &column) in val_recall.iter_mut().zip(recall_columns) {
+        *slot = value(column)?;
+    }
+    Ok(EpochRow {
+        epoch: value(at.epoch)? as usize,
+        lr: value(at.lr)?,
+        train_loss: value(at.train_loss)?,
+        train_accuracy: value(at.train_accuracy)?,
+        val_loss: value(at.val_loss)?,
+        val_accuracy: value(at.val_accuracy)?,
+        val_macro_f1: value(at.val_macro_f1)?,
+        val_recall,
+        seconds: value(at.seconds)?,
+        images_per_second: value(at.images_per_second)?,
+    })
 }
 
 struct Columns {

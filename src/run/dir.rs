@@ -1,12 +1,14 @@
 //! The run directory is the contract between the engine and every viewer:
 //! anything shown can be rebuilt from `runs/<id>/`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::RunError;
 use super::events::{EpochMetrics, Event};
+use super::storage::{disk, Disk, RunFile, Storage};
 use crate::data::EMOTIONS;
 
 pub const CONFIG_FILE: &str = "config.ron";
@@ -18,6 +20,7 @@ pub const CHECKPOINT_DIR: &str = "checkpoints";
 #[derive(Clone, Debug)]
 pub struct RunDir {
     path: PathBuf,
+    storage: Arc<dyn Storage>,
 }
 
 impl RunDir {
@@ -34,7 +37,10 @@ impl RunDir {
             let path = runs_dir.join(name);
             match fs::create_dir(&path) {
                 Ok(()) => {
-                    let dir = Self { path };
+                    let dir = Self {
+                        path,
+                        storage: disk(),
+                    };
                     fs::create_dir_all(dir.checkpoint_dir())
                         .map_err(|e| RunError::io(&dir.checkpoint_dir(), e))?;
                     return Ok(dir);
@@ -50,11 +56,28 @@ impl RunDir {
     pub fn open(path: &Path) -> Result<Self, RunError> {
         let dir = Self {
             path: path.to_path_buf(),
+            storage: disk(),
         };
         if !dir.config_path().is_file() {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
         Ok(dir)
+    }
+
+    /// The same directory, written through `storage` (tests inject failures here).
+    pub fn with_storage(self, storage: Arc<dyn Storage>) -> Self {
+        Self { storage, ..self }
+    }
+
+    /// Replaces one of the run's files whole (see [`Storage::replace`]).
+    pub fn replace_file(&self, file: RunFile, bytes: &[u8]) -> Result<(), RunError> {
+        let path = file.path(self);
+        if let Some(dir) = path.parent().filter(|dir| !dir.is_dir()) {
+            fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        }
+        self.storage
+            .replace(&path, bytes)
+            .map_err(|e| RunError::io(&path, e))
     }
 
     pub fn path(&self) -> &Path {
@@ -113,67 +136,124 @@ impl RunDir {
 
     /// Rewrites `metrics.csv` from the epoch history (a resumed run keeps one row per epoch).
     pub fn write_metrics(&self, history: &[EpochMetrics]) -> Result<(), RunError> {
-        let mut text =
-            String::from("epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_macro_f1");
-        for name in EMOTIONS {
-            text.push_str(&format!(",val_recall_{}", name.to_lowercase()));
-        }
-        text.push_str(",seconds,images_per_second\n");
-        for m in history {
-            text.push_str(&format!(
-                "{},{:.6e},{:.5},{:.5},{:.5},{:.5},{:.5}",
-                m.epoch,
-                m.lr,
-                m.train_loss,
-                m.train_accuracy,
-                m.val_loss,
-                m.val_accuracy,
-                m.val_macro_f1
-            ));
-            for recall in &m.val_recall {
-                text.push_str(&format!(",{recall:.5}"));
-            }
-            text.push_str(&format!(",{:.2},{:.1}\n", m.seconds, m.images_per_second));
-        }
-        write_atomic(&self.metrics_path(), text.as_bytes())
+        let path = self.metrics_path();
+        let text = metrics_csv(history).map_err(|e| RunError::bad_file(&path, e))?;
+        self.replace_file(RunFile::Metrics, &text)
     }
 }
 
-/// Append-only `events.jsonl` writer; each event is flushed so a viewer tailing
-/// the file (or a crash) sees every complete line.
+/// `metrics.csv`: one row per epoch, the recall columns in label order.
+pub fn metrics_csv(history: &[EpochMetrics]) -> Result<Vec<u8>, csv::Error> {
+    let mut header: Vec<String> = [
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "val_macro_f1",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(
+        EMOTIONS
+            .iter()
+            .map(|name| format!("val_recall_{}", name.to_lowercase())),
+    );
+    header.extend(["seconds", "images_per_second"].map(String::from));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&header)?;
+    for m in history {
+        let mut row = vec![
+            m.epoch.to_string(),
+            format!("{:.6e}", m.lr),
+            format!("{:.5}", m.train_loss),
+            format!("{:.5}", m.train_accuracy),
+            format!("{:.5}", m.val_loss),
+            format!("{:.5}", m.val_accuracy),
+            format!("{:.5}", m.val_macro_f1),
+        ];
+        row.extend(m.val_recall.iter().map(|recall| format!("{recall:.5}")));
+        row.push(format!("{:.2}", m.seconds));
+        row.push(format!("{:.1}", m.images_per_second));
+        writer.write_record(&row)?;
+    }
+    writer.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Append-only `events.jsonl` writer. Each event is one whole line, written as it
+/// happens, so a viewer tailing the file (or a crash) sees every complete line.
+/// Lines the disk refused are held, in order, and go first at the next append.
 pub struct EventLog {
-    file: File,
     path: PathBuf,
+    storage: Arc<dyn Storage>,
+    held: Vec<u8>,
+    held_lines: usize,
 }
 
 impl EventLog {
+    /// Opens the log for appending. A torn last line (a crash mid-write) is closed
+    /// with a newline, so that it does not swallow the next event.
     pub fn open(run: &RunDir) -> Result<Self, RunError> {
         let path = run.events_path();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| RunError::io(&path, e))?;
-        Ok(Self { file, path })
+        let torn = ends_without_newline(&path).map_err(|e| RunError::io(&path, e))?;
+        let mut log = Self {
+            path,
+            storage: run.storage.clone(),
+            held: Vec::new(),
+            held_lines: 0,
+        };
+        if torn {
+            log.held.push(b'\n');
+        }
+        Ok(log)
     }
 
+    /// Writes the held lines and then `event`; on failure all of them stay held.
     pub fn append(&mut self, event: &Event) -> Result<(), RunError> {
-        let mut line = serde_json::to_string(event).map_err(RunError::Json)?;
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(|e| RunError::io(&self.path, e))
+        let line = serde_json::to_string(event).map_err(RunError::Json)?;
+        self.held.extend_from_slice(line.as_bytes());
+        self.held.push(b'\n');
+        self.held_lines += 1;
+        self.flush()
+    }
+
+    /// Writes the held lines, if any.
+    pub fn flush(&mut self) -> Result<(), RunError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        self.storage
+            .append(&self.path, &self.held)
+            .map_err(|e| RunError::io(&self.path, e))?;
+        self.held.clear();
+        self.held_lines = 0;
+        Ok(())
+    }
+
+    /// Events the disk has not taken yet.
+    pub fn held_lines(&self) -> usize {
+        self.held_lines
     }
 }
 
+fn ends_without_newline(path: &Path) -> std::io::Result<bool> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it into
-/// place, so a reader never sees a half-written file.
+/// place, so a reader never sees a half-written file (and a failure leaves the old one).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let mut file = File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| RunError::io(&tmp, e))?;
-    file.sync_all().map_err(|e| RunError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| RunError::io(path, e))
+    Disk.replace(path, bytes).map_err(|e| RunError::io(path, e))
 }

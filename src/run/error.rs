@@ -30,6 +30,15 @@ impl RunError {
         }
     }
 
+    /// The cause alone, for messages that name the file themselves.
+    pub fn reason(&self) -> String {
+        match self {
+            RunError::Io { source, .. } => source.to_string(),
+            RunError::BadFile { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// Problems the user can fix (a wrong path, a corrupt file) rather than bugs.
     pub fn is_user_error(&self) -> bool {
         matches!(self, RunError::NotARun(_) | RunError::BadFile { .. })

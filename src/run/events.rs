@@ -12,19 +12,47 @@ pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
     /// LR at the last step of the epoch.
+    #[serde(with = "super::nonfinite")]
     pub lr: f64,
+    #[serde(with = "super::nonfinite")]
     pub train_loss: f64,
+    #[serde(with = "super::nonfinite")]
     pub train_accuracy: f64,
+    #[serde(with = "super::nonfinite")]
     pub val_loss: f64,
+    #[serde(with = "super::nonfinite")]
     pub val_accuracy: f64,
+    #[serde(with = "super::nonfinite")]
     pub val_macro_f1: f64,
     /// Validation recall per class.
+    #[serde(with = "super::nonfinite::vec")]
     pub val_recall: Vec<f64>,
     pub val_confusion: ConfusionMatrix,
     /// Wall-clock seconds of the epoch, validation included.
+    #[serde(with = "super::nonfinite")]
     pub seconds: f64,
     /// Training images per second (validation excluded).
+    #[serde(with = "super::nonfinite")]
     pub images_per_second: f64,
+}
+
+impl EpochMetrics {
+    /// Every number is finite: what a metrics row, a checkpoint or a summary may hold.
+    pub fn is_finite(&self) -> bool {
+        [
+            self.lr,
+            self.train_loss,
+            self.train_accuracy,
+            self.val_loss,
+            self.val_accuracy,
+            self.val_macro_f1,
+            self.seconds,
+            self.images_per_second,
+        ]
+        .iter()
+        .chain(&self.val_recall)
+        .all(|value| value.is_finite())
+    }
 }
 
 /// What the engine reports. Serialised one per line to `events.jsonl`.
@@ -58,9 +86,13 @@ pub enum Event {
         step: usize,
         steps_per_epoch: usize,
         /// Mean training loss over the epoch so far.
+        #[serde(with = "super::nonfinite")]
         loss: f64,
+        #[serde(with = "super::nonfinite")]
         lr: f64,
+        #[serde(with = "super::nonfinite")]
         images_per_second: f64,
+        #[serde(with = "super::nonfinite")]
         elapsed_seconds: f64,
     },
     ValidationStarted {
@@ -69,6 +101,7 @@ pub enum Event {
     EpochFinished(EpochMetrics),
     NewBest {
         epoch: usize,
+        #[serde(with = "super::nonfinite")]
         val_accuracy: f64,
     },
     CheckpointSaved {
@@ -81,8 +114,10 @@ pub enum Event {
     /// The learning-rate plan of the current schedule, for the remaining steps.
     SchedulePlan {
         name: ScheduleName,
+        #[serde(with = "super::nonfinite")]
         current_lr: f64,
         /// (global step, lr) samples.
+        #[serde(with = "super::nonfinite::pairs")]
         plan: Vec<(usize, f64)>,
         /// The run's length under this plan (`--minutes` can change it); 0 in logs
         /// written before the field existed.
@@ -113,21 +148,45 @@ pub enum Event {
     },
     TestEvaluated {
         epoch: usize,
+        #[serde(with = "super::nonfinite")]
         accuracy: f64,
+        #[serde(with = "super::nonfinite")]
         macro_f1: f64,
+        #[serde(with = "super::nonfinite")]
         loss: f64,
         confusion: ConfusionMatrix,
     },
     RunFinished {
         best_epoch: usize,
+        #[serde(with = "super::nonfinite")]
         best_val_accuracy: f64,
+        #[serde(with = "super::nonfinite::option")]
         test_accuracy: Option<f64>,
         /// True when stopped by a command before the last epoch.
         stopped: bool,
+        #[serde(with = "super::nonfinite")]
         seconds: f64,
     },
     RunFailed {
         error: String,
+    },
+    /// The training loss or the weights stopped being finite at this step (1-based).
+    /// Nothing non-finite was saved; the run stops, or with a dashboard waits to be
+    /// stopped. `message` is the whole account: what, where, what to resume from.
+    Diverged {
+        epoch: usize,
+        step: usize,
+        message: String,
+    },
+    /// A file of the run (`file`, as named inside the run directory) could not be
+    /// written. Training goes on; its content waits in memory for the next try.
+    WriteFailed {
+        file: String,
+        error: String,
+    },
+    /// A file that had failed was written, with everything held for it.
+    WriteRecovered {
+        file: String,
     },
     /// Appended to a finished run's log when its queue goes on: the next queued
     /// architecture trains in `run_dir` (a sibling directory), so that `fer watch`

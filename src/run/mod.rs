@@ -5,19 +5,26 @@ pub mod control;
 mod dir;
 mod error;
 mod events;
+pub mod nonfinite;
 mod predictions;
 pub mod queue;
+mod storage;
 mod study;
 mod tail;
 
 pub use control::{ControlError, ControlListener};
 pub use dir::{
-    write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE, METRICS_FILE,
-    SUMMARY_FILE,
+    metrics_csv, write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE,
+    METRICS_FILE, SUMMARY_FILE,
 };
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
 pub use predictions::{PredictedSplit, Predictions, PREDICTIONS_DIR};
 pub use queue::{QueueEntries, QueueState, QueuedRun, RunQueue, QUEUE_FILE};
+pub use storage::{Disk, RunFile, Storage};
 pub use study::Study;
 pub use tail::EventTail;
+
+/// The thread that trains. A session catches its panics and reports them as the
+/// run's failure, so the dashboard's panic hook leaves the terminal to it.
+pub const ENGINE_THREAD: &str = "fer-engine";

@@ -5,11 +5,9 @@
 //! probabilities with six decimals. `val.csv` belongs to the best-validation epoch
 //! (rewritten whenever the best improves), `test.csv` to the best checkpoint.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::dir::write_atomic;
-use super::{RunDir, RunError};
+use super::{RunDir, RunError, RunFile};
 use crate::data::{EMOTIONS, NUM_CLASSES};
 
 pub const PREDICTIONS_DIR: &str = "predictions";
@@ -44,10 +42,10 @@ impl RunDir {
         predictions: &Predictions,
     ) -> Result<(), RunError> {
         let path = self.predictions_path(split);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
-        }
-        write_atomic(&path, predictions.to_csv().as_bytes())
+        let bytes = predictions
+            .to_csv()
+            .map_err(|e| RunError::bad_file(&path, e))?;
+        self.replace_file(RunFile::Predictions(split), &bytes)
     }
 
     /// `None` when the run has no such file (a run from before predictions were
@@ -55,7 +53,7 @@ impl RunDir {
     pub fn read_predictions(&self, split: PredictedSplit) -> Result<Option<Predictions>, RunError> {
         let path = self.predictions_path(split);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Predictions::from_csv(&text)
+            Ok(text) => Predictions::from_csv(text.as_bytes())
                 .map(Some)
                 .map_err(|message| RunError::bad_file(&path, message)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -73,63 +71,69 @@ impl Predictions {
         self.labels.is_empty()
     }
 
-    pub fn to_csv(&self) -> String {
-        let mut text = String::from("label");
-        for name in EMOTIONS {
-            text.push(',');
-            text.push_str(&name.to_lowercase());
-        }
-        text.push('\n');
+    /// The file's bytes: a header, then one row per image.
+    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["label".to_string()];
+        header.extend(EMOTIONS.iter().map(|name| name.to_lowercase()));
+        writer.write_record(&header)?;
         for (label, row) in self.labels.iter().zip(&self.probabilities) {
-            let _ = write!(text, "{label}");
-            for p in row {
-                let _ = write!(text, ",{p:.6}");
-            }
-            text.push('\n');
+            let mut record = vec![label.to_string()];
+            record.extend(row.iter().map(|p| format!("{p:.6}")));
+            writer.write_record(&record)?;
         }
-        text
+        writer.into_inner().map_err(|e| e.into_error().into())
     }
 
     /// Parses `to_csv`'s format; the error names the line.
-    pub fn from_csv(text: &str) -> Result<Self, String> {
-        let mut lines = text.lines();
-        let header = lines.next().ok_or("empty file (no header)")?;
-        if header.split(',').count() != NUM_CLASSES + 1 {
+    pub fn from_csv(bytes: &[u8]) -> Result<Self, String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(bytes);
+        let header = reader.headers().map_err(|e| e.to_string())?;
+        if header.is_empty() {
+            return Err("empty file (no header)".into());
+        }
+        if header.len() != NUM_CLASSES + 1 {
             return Err(format!(
-                "line 1: expected a header of label and {NUM_CLASSES} emotions, got {header:?}"
+                "line 1: expected a header of label and {NUM_CLASSES} emotions, got {:?}",
+                header.iter().collect::<Vec<_>>().join(",")
             ));
         }
         let mut predictions = Predictions {
             labels: Vec::new(),
             probabilities: Vec::new(),
         };
-        for (index, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let number = index + 2;
-            let mut fields = line.split(',');
-            let label: u8 = fields
-                .next()
-                .and_then(|f| f.trim().parse().ok())
-                .filter(|&l| usize::from(l) < NUM_CLASSES)
-                .ok_or_else(|| format!("line {number}: the label is not 0..{NUM_CLASSES}"))?;
-            let mut row = [0.0f32; NUM_CLASSES];
-            let mut count = 0;
-            for (slot, field) in row.iter_mut().zip(fields.by_ref()) {
-                *slot = field
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("line {number}: {field:?} is not a number"))?;
-                count += 1;
-            }
-            if count != NUM_CLASSES || fields.next().is_some() {
-                return Err(format!(
-                    "line {number}: expected {NUM_CLASSES} probabilities"
-                ));
-            }
+        for record in reader.records() {
+            let record = record.map_err(|e| e.to_string())?;
+            let number = record.position().map_or(0, |p| p.line());
+            let (label, row) = parse_row(&record, number)?;
             predictions.labels.push(label);
             predictions.probabilities.push(row);
         }
         Ok(predictions)
     }
+}
+
+fn parse_row(record: &csv::StringRecord, number: u64) -> Result<(u8, [f32; NUM_CLASSES]), String> {
+    if record.len() != NUM_CLASSES + 1 {
+        return Err(format!(
+            "line {number}: expected {NUM_CLASSES} probabilities"
+        ));
+    }
+    let label: u8 = record[0]
+        .parse()
+        .ok()
+        .filter(|&l| usize::from(l) < NUM_CLASSES)
+        .ok_or_else(|| format!("line {number}: the label is not 0..{NUM_CLASSES}"))?;
+    let mut row = [0.0f32; NUM_CLASSES];
+    for (slot, field) in row.iter_mut().zip(record.iter().skip(1)) {
+        *slot = field
+            .parse()
+            .map_err(|_| format!("line {number}: {field:?} is not a number"))?;
+    }
+    Ok((label, row))
 }
 
 #[cfg(test)]
@@ -142,9 +146,9 @@ mod tests {
             labels: vec![3, 0],
             probabilities: vec![[0.1, 0.0, 0.0, 0.7, 0.1, 0.05, 0.05], [1.0 / 7.0; 7]],
         };
-        let text = predictions.to_csv();
+        let text = String::from_utf8(predictions.to_csv().unwrap()).unwrap();
         assert!(text.starts_with("label,angry,disgust,fear,happy,sad,surprise,neutral\n"));
-        let back = Predictions::from_csv(&text).unwrap();
+        let back = Predictions::from_csv(text.as_bytes()).unwrap();
         assert_eq!(back.labels, predictions.labels);
         for (a, b) in back.probabilities.iter().zip(&predictions.probabilities) {
             for (x, y) in a.iter().zip(b) {
@@ -152,10 +156,12 @@ mod tests {
             }
         }
         let broken = text.replace("0,0.142857", "9,0.142857");
-        assert!(Predictions::from_csv(&broken)
+        assert!(Predictions::from_csv(broken.as_bytes())
             .unwrap_err()
             .starts_with("line 3:"));
         let short = "label,a,b,c,d,e,f,g\n1,0.5,0.5\n";
-        assert!(Predictions::from_csv(short).unwrap_err().contains("line 2"));
+        assert!(Predictions::from_csv(short.as_bytes())
+            .unwrap_err()
+            .contains("line 2"));
     }
 }

@@ -1,5 +1,10 @@
-//! One checkpoint = one file: a JSON header (epoch, schedule, history, config) plus the
+//! One checkpoint = one file: a RON header (epoch, schedule, history, config) plus the
 //! model and optimizer records. Written to a temporary file, then renamed.
+//!
+//! The header is RON (`FERCKPT2`) because RON spells NaN and infinities and reads them
+//! back; the first format (`FERCKPT1`) had a JSON header, still read, where serde_json
+//! had written them as `null`. The engine never saves a non-finite state, and loading
+//! refuses one with a message that says so.
 //!
 //! There is no RNG state to store: every random draw is seeded from
 //! `(seed, epoch, step)`, so a resumed run replays exactly what it would have drawn.
@@ -11,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use super::config::TrainConfig;
 use super::schedule::Schedule;
 use super::TrainError;
-use crate::run::{write_atomic, EpochMetrics};
+use crate::run::EpochMetrics;
 
-const MAGIC: &[u8; 8] = b"FERCKPT1";
+const MAGIC: &[u8; 8] = b"FERCKPT2";
+/// The first format: the same layout with a JSON header.
+const MAGIC_JSON: &[u8; 8] = b"FERCKPT1";
 
 /// Everything about a run's progress except the tensors.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,6 +37,30 @@ pub struct TrainingState {
     pub best: Option<(usize, f64)>,
     /// Training seconds so far, over all processes that worked on this run.
     pub elapsed_seconds: f64,
+}
+
+impl TrainingState {
+    /// The first number that is NaN or infinite, named; `None` when all are finite.
+    pub fn non_finite(&self) -> Option<String> {
+        let partial = &self.partial;
+        let named = [
+            ("the running training loss", partial.loss_sum),
+            ("the running training time", partial.seconds),
+            ("the training time", self.elapsed_seconds),
+            ("the learning rate", self.schedule.lr()),
+            (
+                "the best validation accuracy",
+                self.best.map_or(0.0, |b| b.1),
+            ),
+        ];
+        if let Some((name, _)) = named.iter().find(|(_, value)| !value.is_finite()) {
+            return Some(name.to_string());
+        }
+        self.history
+            .iter()
+            .find(|metrics| !metrics.is_finite())
+            .map(|metrics| format!("epoch {}'s metrics", metrics.epoch))
+    }
 }
 
 /// Running sums of the epoch in progress.
@@ -50,8 +81,9 @@ pub struct CheckpointFile {
 
 impl CheckpointFile {
     pub fn encode(&self) -> Result<Vec<u8>, TrainError> {
-        let state = serde_json::to_vec(&self.state)
-            .map_err(|e| TrainError::Checkpoint(format!("encoding state: {e}")))?;
+        let state = ron::to_string(&self.state)
+            .map_err(|e| TrainError::Checkpoint(format!("encoding state: {e}")))?
+            .into_bytes();
         let mut bytes = Vec::with_capacity(
             MAGIC.len() + 24 + state.len() + self.model.len() + self.optimizer.len(),
         );
@@ -65,9 +97,11 @@ impl CheckpointFile {
 
     pub fn decode(bytes: &[u8], origin: &Path) -> Result<Self, TrainError> {
         let corrupt = |what: &str| TrainError::Checkpoint(format!("{}: {what}", origin.display()));
-        let rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or_else(|| corrupt("not a fer checkpoint"))?;
+        let (json, rest) = match (bytes.strip_prefix(MAGIC), bytes.strip_prefix(MAGIC_JSON)) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) => (true, rest),
+            (None, None) => return Err(corrupt("not a fer checkpoint")),
+        };
         let mut parts = Vec::with_capacity(3);
         let mut rest = rest;
         for _ in 0..3 {
@@ -84,20 +118,24 @@ impl CheckpointFile {
         }
         let optimizer = parts.pop().unwrap_or_default();
         let model = parts.pop().unwrap_or_default();
-        let state = serde_json::from_slice(&parts.pop().unwrap_or_default())
-            .map_err(|e| corrupt(&format!("bad state header: {e}")))?;
+        let header = parts.pop().unwrap_or_default();
+        let state: TrainingState = match json {
+            true => serde_json::from_slice(&header).map_err(|e| e.to_string()),
+            false => std::str::from_utf8(&header)
+                .map_err(|e| e.to_string())
+                .and_then(|text| ron::from_str(text).map_err(|e| e.to_string())),
+        }
+        .map_err(|e| corrupt(&format!("bad state header: {e}")))?;
+        if let Some(what) = state.non_finite() {
+            return Err(corrupt(&format!(
+                "{what} is not finite: the run had diverged when this was saved (by a fer that did not check), so there is nothing finite to resume from in it"
+            )));
+        }
         Ok(Self {
             state,
             model,
             optimizer,
         })
-    }
-
-    /// Writes atomically and returns the size in bytes.
-    pub fn save(&self, path: &Path) -> Result<u64, TrainError> {
-        let bytes = self.encode()?;
-        write_atomic(path, &bytes)?;
-        Ok(bytes.len() as u64)
     }
 
     pub fn load(path: &Path) -> Result<Self, TrainError> {

@@ -1,14 +1,18 @@
 //! The training engine: one thread, generic over the backend, talking only through
 //! `Event`s (out, also appended to `events.jsonl`) and `Command`s (in, applied
 //! between steps).
+//!
+//! Two things never end a run early by accident: a file the disk refuses is held
+//! in memory and retried (`writes`), and a loss that stops being finite is caught
+//! before anything non-finite is saved (`divergence`).
 
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Int, Tensor};
+use burn::tensor::{Int, Tensor};
 
 use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
 use super::config::TrainConfig;
@@ -22,11 +26,16 @@ use super::{model_from_bytes, TrainError};
 use crate::data::{Dataset, NUM_CLASSES};
 use crate::run::{
     CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, Predictions, RunDir,
-    RunQueue,
+    RunFile, RunQueue,
 };
 
 mod budget;
 mod commands;
+mod divergence;
+mod writes;
+
+pub use divergence::{Divergence, FINITE_CHECK_STEPS};
+use writes::Writes;
 
 /// What the engine needs to start (or resume) a run.
 pub struct EngineSetup {
@@ -40,6 +49,36 @@ pub struct EngineSetup {
     pub device_name: String,
     /// The queue the dashboard's `n` adds to (`runs/queue.ron`).
     pub queue: RunQueue,
+    /// When the loss stops being finite, wait for a viewer to stop the run (a
+    /// dashboard, where someone reads the account) rather than stop at once.
+    pub wait_on_divergence: bool,
+    /// How long the end of a run keeps retrying files the disk refused.
+    pub final_write_retry: Duration,
+}
+
+/// How long the end of a run retries refused writes unless told otherwise.
+pub const FINAL_WRITE_RETRY: Duration = Duration::from_secs(60);
+
+impl EngineSetup {
+    /// A fresh run (set `resume` to continue one) that stops at once if it diverges.
+    pub fn new(
+        config: TrainConfig,
+        dataset: Arc<Dataset>,
+        run: RunDir,
+        device_name: String,
+        queue: RunQueue,
+    ) -> Self {
+        Self {
+            config,
+            dataset,
+            run,
+            resume: None,
+            device_name,
+            queue,
+            wait_on_divergence: false,
+            final_write_retry: FINAL_WRITE_RETRY,
+        }
+    }
 }
 
 /// The engine's side of the channels.
@@ -66,10 +105,15 @@ pub struct Engine<B: AutodiffBackend> {
     state: TrainingState,
     steps_per_epoch: usize,
     batch_size: usize,
-    /// Device-side running sums of the current epoch, read at progress ticks only.
-    pending_loss: Option<Tensor<Inner<B>, 1>>,
+    /// Device-side losses of the steps not read yet (one per step, so that a
+    /// non-finite one is found to the step), and their running correct count.
+    pending_losses: Vec<Tensor<Inner<B>, 1>>,
     pending_correct: Option<Tensor<Inner<B>, 1, Int>>,
     pending_images: usize,
+    /// Whole files the disk refused, held until it takes them.
+    writes: Writes,
+    /// (epoch, step) of the newest `last.ckpt` on disk: where a diverged run resumes.
+    saved_last: Option<(usize, usize)>,
     stop_requested: bool,
     /// The waiting models last announced with `QueueChanged`.
     shown_queue: Option<Vec<String>>,
@@ -90,13 +134,20 @@ impl<B: AutodiffBackend> Engine<B> {
         let state = match setup.resume.take() {
             Some(checkpoint) => {
                 trainer = trainer.restore(checkpoint.model, checkpoint.optimizer)?;
-                let mut state = checkpoint.state;
-                state.config.epochs = config.epochs;
-                state.schedule.set_total_epochs(config.epochs);
-                state
+                if !trainer.weights_finite() {
+                    return Err(TrainError::Checkpoint(
+                        "the checkpoint's weights are not finite: the run had diverged when it was saved, so there is nothing to resume from in it".into(),
+                    ));
+                }
+                resumed_state(checkpoint.state, &config)
             }
             None => fresh_state(&config, steps_per_epoch),
         };
+        let saved_last = setup
+            .run
+            .checkpoint_path(CheckpointKind::Last)
+            .is_file()
+            .then_some((state.completed_epochs, state.step_in_epoch));
         let train_data = DeviceSplit::upload(&setup.dataset.train, &device);
         Ok(Self {
             log: EventLog::open(&setup.run)?,
@@ -107,9 +158,11 @@ impl<B: AutodiffBackend> Engine<B> {
             state,
             steps_per_epoch,
             batch_size,
-            pending_loss: None,
+            pending_losses: Vec::new(),
             pending_correct: None,
             pending_images: 0,
+            writes: Writes::default(),
+            saved_last,
             stop_requested: false,
             shown_queue: None,
         })
@@ -118,11 +171,17 @@ impl<B: AutodiffBackend> Engine<B> {
     /// Runs to the last epoch, or until a `Stop` command; always ends with an event
     /// saying how (`RunFinished` or `RunFailed`).
     pub fn run(&mut self) -> Result<Outcome, TrainError> {
-        let result = self.run_epochs();
+        let result = match self.run_epochs() {
+            Err(TrainError::NonFinite(divergence)) => Err(self.stop_diverged(divergence)),
+            other => other,
+        };
         if let Err(error) = &result {
             self.emit(Event::RunFailed {
                 error: error.to_string(),
             });
+            // What was held for the other files is lost with the process; the events
+            // get one more try, so that the log says how the run ended.
+            let _ = self.log.flush();
         }
         result
     }
@@ -139,6 +198,7 @@ impl<B: AutodiffBackend> Engine<B> {
             let epoch = self.state.completed_epochs + 1;
             self.train_epoch(epoch)?;
             if self.stop_requested {
+                self.flush_pending()?;
                 self.checkpoint(CheckpointKind::Last)?;
                 return self.finish(true, started);
             }
@@ -191,11 +251,13 @@ impl<B: AutodiffBackend> Engine<B> {
             self.plan_early(&mut early_plan_start);
             if last_tick.elapsed().as_secs_f64() >= self.state.config.progress_interval_s {
                 last_tick = Instant::now();
-                self.emit_progress(epoch);
+                self.emit_progress(epoch)?;
+                self.retry_writes_now_and_then();
+            } else if self.pending_losses.len() >= FINITE_CHECK_STEPS {
+                self.flush_pending()?;
             }
         }
-        self.flush_pending();
-        Ok(())
+        self.flush_pending()
     }
 
     fn train_step(&mut self, epoch: usize, step: usize, batch: &[usize]) {
@@ -208,10 +270,7 @@ impl<B: AutodiffBackend> Engine<B> {
 
     fn accumulate(&mut self, output: StepOutput<B>, images: usize) {
         let StepOutput { loss_sum, correct } = output;
-        self.pending_loss = Some(match self.pending_loss.take() {
-            Some(sum) => sum + loss_sum,
-            None => loss_sum,
-        });
+        self.pending_losses.push(loss_sum);
         self.pending_correct = Some(match self.pending_correct.take() {
             Some(sum) => sum + correct,
             None => correct,
@@ -219,21 +278,8 @@ impl<B: AutodiffBackend> Engine<B> {
         self.pending_images += images;
     }
 
-    /// The one host read of the training sums: at progress ticks and epoch ends.
-    fn flush_pending(&mut self) {
-        let partial = &mut self.state.partial;
-        if let Some(loss) = self.pending_loss.take() {
-            partial.loss_sum += loss.into_scalar().elem::<f64>();
-        }
-        if let Some(correct) = self.pending_correct.take() {
-            partial.correct += correct.into_scalar().elem::<f64>();
-        }
-        partial.images += self.pending_images;
-        self.pending_images = 0;
-    }
-
-    fn emit_progress(&mut self, epoch: usize) {
-        self.flush_pending();
+    fn emit_progress(&mut self, epoch: usize) -> Result<(), TrainError> {
+        self.flush_pending()?;
         let partial = &self.state.partial;
         let event = Event::Progress {
             epoch,
@@ -247,12 +293,15 @@ impl<B: AutodiffBackend> Engine<B> {
         self.emit(event);
         // `fer queue add` in another terminal changes the queue too.
         self.refresh_queue();
+        Ok(())
     }
 
     fn end_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
+        self.check_weights()?;
         self.emit(Event::ValidationStarted { epoch });
         let validation_started = Instant::now();
         let evaluation = self.trainer.evaluate(&self.setup.dataset.val);
+        self.check_validation(&evaluation)?;
         let partial = std::mem::take(&mut self.state.partial);
         let Evaluation {
             confusion,
@@ -286,7 +335,8 @@ impl<B: AutodiffBackend> Engine<B> {
             self.state.best = Some((epoch, metrics.val_accuracy));
         }
         self.state.history.push(metrics.clone());
-        self.setup.run.write_metrics(&self.state.history)?;
+        self.retry_writes();
+        self.write_metrics();
         self.emit(Event::EpochFinished(metrics.clone()));
         // Before the checkpoints, so that they carry the new plan.
         self.fit_time_budget(metrics.seconds);
@@ -305,21 +355,29 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(())
     }
 
+    /// Saves the current state as `kind`, only ever a finite one (the steps not read
+    /// yet must have been read: `flush_pending`). A refused write is held and retried.
     fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
+        self.check_weights()?;
         let file = CheckpointFile {
             state: self.state.clone(),
             model: self.trainer.model_bytes()?,
             optimizer: self.trainer.optimizer_bytes()?,
         };
-        let path = self.setup.run.checkpoint_path(kind);
-        let bytes = file.save(&path)?;
-        self.emit(Event::CheckpointSaved {
+        let bytes = file.encode()?;
+        let (epoch, step) = (self.state.completed_epochs, self.state.step_in_epoch);
+        let saved = Event::CheckpointSaved {
             kind,
-            path: path.display().to_string(),
-            bytes,
-            epoch: self.state.completed_epochs,
-            step: self.state.step_in_epoch,
-        });
+            path: self.setup.run.checkpoint_path(kind).display().to_string(),
+            bytes: bytes.len() as u64,
+            epoch,
+            step,
+        };
+        let content = match step {
+            0 => format!("epoch {epoch}"),
+            _ => format!("epoch {}, step {step}", epoch + 1),
+        };
+        self.write_file(RunFile::Checkpoint(kind), bytes, content, Some(saved));
         Ok(())
     }
 
@@ -343,7 +401,8 @@ impl<B: AutodiffBackend> Engine<B> {
             crate::model::parameter_count(&self.trainer.model),
             test.as_ref().map(|t| &t.1),
         );
-        summary.save(&self.setup.run)?;
+        self.write_file(RunFile::Summary, summary.to_json()?, String::new(), None);
+        self.settle_writes()?;
         let (best_epoch, best_val_accuracy) = self.state.best.unwrap_or((0, 0.0));
         self.emit(Event::RunFinished {
             best_epoch,
@@ -352,6 +411,7 @@ impl<B: AutodiffBackend> Engine<B> {
             stopped,
             seconds: started.elapsed().as_secs_f64(),
         });
+        self.log.flush()?;
         Ok(Outcome {
             summary,
             stopped: stopped || self.stop_requested,
@@ -389,7 +449,7 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(Some((epoch, evaluation)))
     }
 
-    /// For ensembles in reports; losing the file costs only that, so a failure is a warning.
+    /// For ensembles in reports (written, held and retried like every file).
     fn save_predictions(&mut self, split: PredictedSplit, probabilities: Vec<[f32; NUM_CLASSES]>) {
         let data = match split {
             PredictedSplit::Val => &self.setup.dataset.val,
@@ -399,9 +459,28 @@ impl<B: AutodiffBackend> Engine<B> {
             labels: data.labels.clone(),
             probabilities,
         };
-        if let Err(error) = self.setup.run.write_predictions(split, &predictions) {
-            let message = format!("predictions not saved: {error}");
-            self.emit(Event::Warning { message });
+        match predictions.to_csv() {
+            Ok(bytes) => {
+                let content = format!("epoch {}", self.state.best.map_or(0, |b| b.0));
+                self.write_file(RunFile::Predictions(split), bytes, content, None);
+            }
+            Err(error) => {
+                let message = format!("predictions not saved: {error}");
+                self.emit(Event::Warning { message });
+            }
+        }
+    }
+
+    fn write_metrics(&mut self) {
+        match crate::run::metrics_csv(&self.state.history) {
+            Ok(bytes) => {
+                let content = format!("epochs up to {}", self.state.completed_epochs);
+                self.write_file(RunFile::Metrics, bytes, content, None);
+            }
+            Err(error) => {
+                let message = format!("metrics.csv not saved: {error}");
+                self.emit(Event::Warning { message });
+            }
         }
     }
 
@@ -416,15 +495,24 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 
     /// Appends to `events.jsonl`, then forwards to the viewer; a viewer that went
-    /// away does not stop training.
+    /// away does not stop training, nor does a disk that refuses the line (it is held).
     fn emit(&mut self, event: Event) {
-        if let Err(error) = self.log.append(&event) {
-            let _ = self.io.events.send(Event::Warning {
-                message: error.to_string(),
-            });
-        }
+        let logged = self.log.append(&event);
         let _ = self.io.events.send(event);
+        self.note_write(RunFile::Events, logged.err());
     }
+}
+
+/// A checkpoint's state, with what `fer train --resume` may change: the run's
+/// length, and the LR (which scales the schedule).
+fn resumed_state(mut state: TrainingState, config: &TrainConfig) -> TrainingState {
+    state.config.epochs = config.epochs;
+    state.schedule.set_total_epochs(config.epochs);
+    if config.lr != state.schedule.base_lr() {
+        state.schedule.set_base_lr(config.lr);
+    }
+    state.config.lr = config.lr;
+    state
 }
 
 fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {

@@ -1,3 +1,4 @@
+use super::engine::Divergence;
 use crate::data::DataError;
 use crate::run::RunError;
 
@@ -13,6 +14,18 @@ pub enum TrainError {
     Checkpoint(String),
     #[error("device: {0}")]
     Device(String),
+    /// Found inside the engine, which turns it into `Diverged` with the account.
+    #[error("{} at epoch {}, step {}", .0.what, .0.epoch, .0.step)]
+    NonFinite(Divergence),
+    /// The whole account of a diverged run: what, where, what to resume from.
+    #[error("{0}")]
+    Diverged(String),
+    /// The run ended with files the disk never took.
+    #[error("{0}")]
+    Unsaved(String),
+    /// The engine panicked (a bug); the message says where.
+    #[error("{0}")]
+    Crashed(String),
 }
 
 impl TrainError {
@@ -22,6 +35,10 @@ impl TrainError {
             TrainError::Data(e) => e.is_user_error(),
             TrainError::Run(e) => e.is_user_error(),
             TrainError::Config(_) | TrainError::Checkpoint(_) | TrainError::Device(_) => true,
+            TrainError::NonFinite(_)
+            | TrainError::Diverged(_)
+            | TrainError::Unsaved(_)
+            | TrainError::Crashed(_) => false,
         }
     }
 }

@@ -46,7 +46,8 @@ pub struct ConfigOverrides {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
-    /// Peak learning rate.
+    /// Peak learning rate (with --resume: the run's new base LR; the saved schedule
+    /// keeps its shape, scaled to it: how a diverged run is rescued).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,

@@ -70,6 +70,17 @@ impl Schedule {
         self.step = self.step.saturating_add(1);
     }
 
+    /// Makes `base_lr` the run's LR from now on (`fer train --resume --lr`): the whole
+    /// curve, its floors and the plateau reductions so far included, is scaled by
+    /// `base_lr / self.base_lr()`, so the schedule keeps its shape and step, and
+    /// `lr()` changes by that factor.
+    pub fn set_base_lr(&mut self, base_lr: f64) {
+        let factor = base_lr / self.base_lr;
+        self.curve.scale(factor);
+        self.config.min_lr *= factor;
+        self.base_lr = base_lr;
+    }
+
     /// Plateau reduces its LR here; the other schedules ignore it.
     pub fn end_epoch(&mut self, val_accuracy: f64) {
         if let Curve::Plateau(plateau) = &mut self.curve {

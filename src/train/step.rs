@@ -2,10 +2,10 @@
 //! all on the training device. Shared by the engine and `fer bench`, which also times
 //! the phases one by one (`fer bench --profile`).
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor};
 use rand::Rng;
 
 use super::augment::{AugmentDraws, Augmenter};
@@ -19,6 +19,22 @@ use crate::data::{Split, NUM_CLASSES};
 use crate::model::{self, Model};
 
 pub type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+
+/// Sums `x - x` over every parameter: 0 when all are finite, NaN otherwise.
+struct FiniteProbe<B: Backend> {
+    zero_if_finite: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for FiniteProbe<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let value = param.val();
+        let zero = (value.clone() - value).sum();
+        self.zero_if_finite = Some(match self.zero_if_finite.take() {
+            Some(sum) => sum + zero,
+            None => zero,
+        });
+    }
+}
 
 /// Device-side outputs of one step; reading them forces a device sync, so callers
 /// accumulate them and read rarely.
@@ -165,6 +181,17 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Phase 4: the optimizer step.
     pub fn update(&mut self, lr: f64, grads: GradientsParams) {
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
+    }
+
+    /// True when every weight and running statistic is a finite number (one host read).
+    pub fn weights_finite(&self) -> bool {
+        let mut probe = FiniteProbe::<Inner<B>> {
+            zero_if_finite: None,
+        };
+        self.model.valid().visit(&mut probe);
+        probe
+            .zero_if_finite
+            .is_none_or(|sum| sum.into_scalar().elem::<f64>() == 0.0)
     }
 
     /// Evaluates the current weights (in inference mode) on `split`.

@@ -7,7 +7,7 @@ use super::engine::EngineSetup;
 use super::evaluate::Evaluation;
 use super::TrainError;
 use crate::metrics::ConfusionMatrix;
-use crate::run::{write_atomic, RunDir, RunError};
+use crate::run::{RunDir, RunError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -17,13 +17,19 @@ pub struct RunSummary {
     pub data_source: String,
     pub epochs_completed: usize,
     pub best_epoch: usize,
+    #[serde(with = "crate::run::nonfinite")]
     pub best_val_accuracy: f64,
+    #[serde(with = "crate::run::nonfinite")]
     pub best_val_macro_f1: f64,
     pub best_val_confusion: Option<ConfusionMatrix>,
+    #[serde(with = "crate::run::nonfinite::option")]
     pub test_accuracy: Option<f64>,
+    #[serde(with = "crate::run::nonfinite::option")]
     pub test_macro_f1: Option<f64>,
     pub test_confusion: Option<ConfusionMatrix>,
+    #[serde(with = "crate::run::nonfinite")]
     pub training_seconds: f64,
+    #[serde(with = "crate::run::nonfinite")]
     pub mean_images_per_second: f64,
 }
 
@@ -73,9 +79,8 @@ impl RunSummary {
         }
     }
 
-    pub fn save(&self, run: &RunDir) -> Result<(), TrainError> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| TrainError::Checkpoint(format!("encoding summary: {e}")))?;
-        Ok(write_atomic(&run.summary_path(), &json)?)
+    pub fn to_json(&self) -> Result<Vec<u8>, TrainError> {
+        serde_json::to_vec_pretty(self)
+            .map_err(|e| TrainError::Checkpoint(format!("encoding summary: {e}")))
     }
 }

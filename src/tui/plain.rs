@@ -8,6 +8,8 @@ use crate::run::{CheckpointKind, Event};
 #[derive(Debug, Default)]
 pub struct PlainView {
     epochs: usize,
+    /// The divergence account, so that the `RunFailed` after it is not said twice.
+    divergence: Option<String>,
     /// The last queue shown, so that a run announcing the same queue says nothing.
     queue: Vec<String>,
 }
@@ -103,7 +105,16 @@ impl PlainView {
                 100.0 * best_val_accuracy
             ),
             Event::NextRun { model, run_dir } => format!("the queue goes on: {model} in {run_dir}"),
+            Event::RunFailed { error } if self.divergence.as_ref() == Some(error) => return None,
             Event::RunFailed { error } => format!("run failed: {error}"),
+            Event::Diverged { message, .. } => {
+                self.divergence = Some(message.clone());
+                message.clone()
+            }
+            Event::WriteFailed { file, error } => format!(
+                "warning: {file} not saved: {error}; training goes on, it is kept in memory and retried"
+            ),
+            Event::WriteRecovered { file } => format!("  {file} saved again"),
         })
     }
 }

@@ -101,7 +101,9 @@ fn install_panic_hook() {
     PANIC_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
+            if std::thread::current().name() != Some(crate::run::ENGINE_THREAD) {
+                restore_terminal();
+            }
             previous(info);
         }));
     });

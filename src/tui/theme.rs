@@ -136,7 +136,7 @@ impl Theme {
             RunStatus::Checkpointing => Color::Magenta,
             RunStatus::Validating => Color::Blue,
             RunStatus::Done => Color::Cyan,
-            RunStatus::Failed(_) => Color::Red,
+            RunStatus::Failed(_) | RunStatus::Diverged => Color::Red,
         };
         self.pick(
             Style::default()

@@ -79,6 +79,20 @@ pub fn train_watching(
     dataset: Dataset,
     resume: Option<CheckpointFile>,
     queued: &[Command],
+    watch: impl FnMut(&Event, &mpsc::Sender<Command>),
+) -> (Result<Outcome, TrainError>, Vec<Event>) {
+    let setup = |setup: &mut EngineSetup| setup.resume = resume;
+    train_with(run, config, dataset, setup, queued, watch)
+}
+
+/// `train_watching` with the engine's setup adjusted by `adjust` (where a test
+/// sets what a `fer` session decides: waiting on divergence, the final retry).
+pub fn train_with(
+    run: &RunDir,
+    config: TrainConfig,
+    dataset: Dataset,
+    adjust: impl FnOnce(&mut EngineSetup),
+    queued: &[Command],
     mut watch: impl FnMut(&Event, &mpsc::Sender<Command>),
 ) -> (Result<Outcome, TrainError>, Vec<Event>) {
     let (event_sender, events) = mpsc::channel();
@@ -86,15 +100,15 @@ pub fn train_watching(
     for command in queued {
         command_sender.send(command.clone()).expect("queue command");
     }
-    let setup = EngineSetup {
+    let mut setup = EngineSetup::new(
         config,
-        dataset: std::sync::Arc::new(dataset),
-        run: run.clone(),
-        resume,
-        device_name: "cpu".into(),
+        std::sync::Arc::new(dataset),
+        run.clone(),
+        "cpu".into(),
         // The queue file of the runs directory the run is in, as `fer train` gives it.
-        queue: fer::run::RunQueue::in_dir(run.path().parent().expect("runs have a parent")),
-    };
+        fer::run::RunQueue::in_dir(run.path().parent().expect("runs have a parent")),
+    );
+    adjust(&mut setup);
     let io = EngineIo {
         events: event_sender,
         commands: command_receiver,
@@ -131,4 +145,63 @@ pub fn probabilities(checkpoint: &CheckpointFile, split: &Split) -> Vec<[f32; 7]
     )
     .expect("checkpoint evaluates")
     .probabilities
+}
+
+/// A disk that refuses writes on demand: the first `n` writes of a file (by
+/// name: `last.ckpt`, `metrics.csv`, `events.jsonl`…) succeed, the next `m` fail
+/// with "No space left on device", then it takes them again.
+#[derive(Debug, Default)]
+pub struct FlakyDisk {
+    rules: std::sync::Mutex<Vec<FlakyRule>>,
+}
+
+#[derive(Debug)]
+struct FlakyRule {
+    name: String,
+    pass_first: usize,
+    then_fail: usize,
+}
+
+impl FlakyDisk {
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self::default())
+    }
+
+    /// After `pass_first` writes of `name`, fail the next `then_fail` (`usize::MAX`: all).
+    pub fn fail(&self, name: &str, pass_first: usize, then_fail: usize) {
+        self.rules.lock().unwrap().push(FlakyRule {
+            name: name.into(),
+            pass_first,
+            then_fail,
+        });
+    }
+
+    fn refuses(&self, path: &Path) -> std::io::Result<()> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let mut rules = self.rules.lock().unwrap();
+        let Some(rule) = rules.iter_mut().find(|rule| rule.name == name) else {
+            return Ok(());
+        };
+        if rule.pass_first > 0 {
+            rule.pass_first -= 1;
+            return Ok(());
+        }
+        if rule.then_fail == 0 {
+            return Ok(());
+        }
+        rule.then_fail = rule.then_fail.saturating_sub(1);
+        Err(std::io::Error::from_raw_os_error(28))
+    }
+}
+
+impl fer::run::Storage for FlakyDisk {
+    fn replace(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        self.refuses(path)?;
+        fer::run::Disk.replace(path, bytes)
+    }
+
+    fn append(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        self.refuses(path)?;
+        fer::run::Disk.append(path, bytes)
+    }
 }

@@ -37,7 +37,8 @@ impl<B: AutodiffBackend> Engine<B> {
             Command::Pause => return self.pause(),
             Command::Resume => {}
             Command::CheckpointNow => {
-                self.flush_pending();
+                self.flush_pending()?;
+                self.retry_writes();
                 self.checkpoint(CheckpointKind::Last)?;
             }
             Command::SetSchedule { name } => {

@@ -92,6 +92,36 @@ pub(super) enum Curve {
 }
 
 impl Curve {
+    /// Multiplies every LR of the curve (its floors included) by `factor`.
+    pub fn scale(&mut self, factor: f64) {
+        match self {
+            Curve::Constant { lr } => *lr *= factor,
+            Curve::Step { start_lr, .. } => *start_lr *= factor,
+            Curve::Cosine {
+                start_lr, min_lr, ..
+            } => {
+                *start_lr *= factor;
+                *min_lr *= factor;
+            }
+            Curve::OneCycle {
+                start_lr,
+                peak,
+                end,
+                ..
+            } => {
+                *start_lr *= factor;
+                if let Some(peak) = peak {
+                    peak.lr *= factor;
+                }
+                end.lr *= factor;
+            }
+            Curve::Plateau(plateau) => {
+                plateau.lr *= factor;
+                plateau.min_lr *= factor;
+            }
+        }
+    }
+
     pub fn lr_at(&self, step: usize) -> f64 {
         match self {
             Curve::Constant { lr } => *lr,

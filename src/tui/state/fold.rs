@@ -163,7 +163,28 @@ impl DashboardState {
             Event::RunFailed { error } => {
                 self.set_status(RunStatus::Failed(error.clone()), at);
                 self.checkpoint_pending = false;
-                self.log(LogLevel::Error, format!("run failed: {error}"));
+                if self.divergence.as_ref() != Some(error) {
+                    self.log(LogLevel::Error, format!("run failed: {error}"));
+                }
+            }
+            Event::Diverged { message, .. } => {
+                self.set_status(RunStatus::Diverged, at);
+                self.checkpoint_pending = false;
+                self.divergence = Some(message.clone());
+                self.log(LogLevel::Error, message.clone());
+            }
+            Event::WriteFailed { file, error } => {
+                if !self.unsaved.contains(file) {
+                    self.unsaved.push(file.clone());
+                }
+                self.log(
+                    LogLevel::Error,
+                    format!("{file} not saved: {error}; training goes on, it is kept in memory and retried"),
+                );
+            }
+            Event::WriteRecovered { file } => {
+                self.unsaved.retain(|unsaved| unsaved != file);
+                self.log(LogLevel::Good, format!("{file} saved again"));
             }
         }
     }

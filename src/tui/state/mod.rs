@@ -30,6 +30,8 @@ pub enum RunStatus {
     /// A checkpoint was requested and its `CheckpointSaved` has not arrived yet.
     Checkpointing,
     Validating,
+    /// The loss stopped being finite; the run waits to be stopped.
+    Diverged,
     Done,
     Failed(String),
 }
@@ -42,6 +44,7 @@ impl RunStatus {
             Self::Paused => "PAUSED",
             Self::Checkpointing => "CHECKPOINTING",
             Self::Validating => "VALIDATING",
+            Self::Diverged => "DIVERGED",
             Self::Done => "DONE",
             Self::Failed(_) => "FAILED",
         }
@@ -148,6 +151,10 @@ pub struct DashboardState {
     /// Models waiting to run after this one, and the highlighted entry.
     pub queue: Vec<String>,
     pub queue_selected: usize,
+    /// Files of the run the disk refused and not yet written (the header marks them).
+    pub unsaved: Vec<String>,
+    /// The divergence account, already logged (the `RunFailed` after it says the same).
+    pub divergence: Option<String>,
 }
 
 impl DashboardState {

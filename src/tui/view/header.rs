@@ -32,8 +32,16 @@ fn facts(state: &DashboardState, theme: &Theme) -> Vec<Span<'static>> {
         )];
     }
     let separator = || Span::styled("  ", theme.dim());
-    vec![
-        Span::styled(" fer ", theme.title()),
+    let mut spans = vec![Span::styled(" fer ", theme.title())];
+    if !state.unsaved.is_empty() {
+        // First, so that a narrow terminal still shows it.
+        let mark = if theme.is_ascii() { "!" } else { "⚠" };
+        spans.push(Span::styled(
+            format!("{mark} not saved: {} ", state.unsaved.join(", ")),
+            theme.bad().add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    spans.extend([
         Span::styled(
             format!("{} ({} params)", info.model, thousands(info.parameters)),
             theme.emphasis(),
@@ -46,5 +54,6 @@ fn facts(state: &DashboardState, theme: &Theme) -> Vec<Span<'static>> {
         Span::styled(format!("run {}", info.run_id), theme.dim()),
         separator(),
         Span::styled(info.data_source.clone(), theme.dim()),
-    ]
+    ]);
+    spans
 }
