@@ -134,8 +134,13 @@ fn a_diverging_run_stops_keeps_every_finite_epoch_and_resumes_with_a_lower_lr() 
         "header and the one finite epoch"
     );
     assert!(!metrics.to_lowercase().contains("nan") && !metrics.contains("inf"));
-    let summary = RunSummary::load(&run).unwrap().expect("the first run's summary");
-    assert_eq!(summary.epochs_completed, 1, "not rewritten by the diverged run");
+    let summary = RunSummary::load(&run)
+        .unwrap()
+        .expect("the first run's summary");
+    assert_eq!(
+        summary.epochs_completed, 1,
+        "not rewritten by the diverged run"
+    );
     assert!(
         run.read_events().unwrap().ends_with(&events),
         "the log says what happened"
