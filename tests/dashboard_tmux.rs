@@ -351,3 +351,39 @@ fn a_hung_up_terminal_checkpoints_stops_and_exits() {
     assert!(run.join("checkpoints/last.ckpt").is_file());
     stopped_run_events(&run);
 }
+
+/// A diverged run waits on the dashboard, marked DIVERGED with the account in its
+/// log, until `q`; then the normal screen says it once, and the exit code is 1.
+#[test]
+fn a_diverged_run_waits_on_the_dashboard_and_exits_1_saying_why_once() {
+    if !tmux_wanted() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(160, 40);
+    start_training(
+        &tmux,
+        dir.path(),
+        "",
+        "--epochs 3 --tta none --schedule constant --lr 1e30; echo FER-EXIT=$?",
+    );
+    let screen = tmux.wait_for_text(MAIN, "DIVERGED");
+    assert!(screen.contains("the run diverged"), "{screen}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        tmux.screen(MAIN).contains("DIVERGED"),
+        "it waits for someone to read it"
+    );
+    tmux.keys(MAIN, &["p"]);
+    tmux.wait_for_text(MAIN, "rejected: pause");
+    tmux.keys(MAIN, &["q"]);
+    tmux.wait_for_text(MAIN, "quit?");
+    tmux.keys(MAIN, &["y"]);
+    let end = tmux.wait_for_text(MAIN, "FER-EXIT=1");
+    assert_eq!(
+        end.matches("the run diverged").count(),
+        1,
+        "said once on the normal screen: {end}"
+    );
+    assert!(end.contains("error: the run diverged: "), "{end}");
+}

@@ -365,3 +365,20 @@ fn the_command_line_says_a_divergence_once_exits_1_and_resumes_with_a_lower_lr()
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("resuming at epoch 2"));
 }
+
+#[test]
+fn a_torn_last_event_line_does_not_swallow_the_next_event() {
+    let root = tempfile::tempdir().unwrap();
+    let run = new_run(root.path(), &fast_config(1));
+    std::fs::write(
+        run.events_path(),
+        "{\"event\":\"resumed\"}\n{\"event\":\"war",
+    )
+    .unwrap();
+    let mut log = fer::run::EventLog::open(&run).unwrap();
+    log.append(&Event::Resumed).unwrap();
+    assert_eq!(
+        run.read_events().unwrap(),
+        vec![Event::Resumed, Event::Resumed]
+    );
+}
