@@ -382,3 +382,60 @@ fn a_torn_last_event_line_does_not_swallow_the_next_event() {
         vec![Event::Resumed, Event::Resumed]
     );
 }
+
+#[test]
+fn a_checkpoint_command_retries_a_refused_checkpoint_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let config = fast_config(2);
+    let run = new_run(root.path(), &config);
+    let disk = FlakyDisk::new();
+    disk.fail("last.ckpt", 0, 1);
+    let storage_run = run.clone().with_storage(disk);
+    let adjust = |setup: &mut fer::train::EngineSetup| {
+        setup.final_write_retry = Duration::from_millis(300);
+    };
+    let mut asked = false;
+    // Ten steps an epoch leave time for the command to arrive within epoch 2.
+    let (result, events) = train_with(
+        &storage_run,
+        config,
+        tiny_dataset(320, 64),
+        adjust,
+        &[],
+        |event, commands| {
+            if !asked && matches!(event, Event::WriteFailed { .. }) {
+                asked = true;
+                commands.send(fer::run::Command::CheckpointNow).unwrap();
+            }
+        },
+    );
+    result.expect("the run ends well");
+    let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted);
+    let recovered = position(&|e| matches!(e, Event::WriteRecovered { .. })).expect("recovered");
+    let second_epoch =
+        position(&|e| matches!(e, Event::EpochFinished(m) if m.epoch == 2)).expect("epoch 2");
+    assert!(
+        recovered < second_epoch,
+        "written on the command, not at the epoch end"
+    );
+    let saved: Vec<(usize, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSaved {
+                kind: CheckpointKind::Last,
+                epoch,
+                step,
+                ..
+            } => Some((*epoch, *step)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        saved.len(),
+        3,
+        "the held epoch-1 checkpoint, the command's, epoch 2's: {saved:?}"
+    );
+    assert_eq!(saved[0], (1, 0));
+    assert_eq!(saved[1].0, 1, "within epoch 2: {saved:?}");
+    assert_eq!(saved[2], (2, 0));
+}

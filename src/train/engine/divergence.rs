@@ -96,7 +96,8 @@ impl<B: AutodiffBackend> Engine<B> {
             step: divergence.step,
             message: message.clone(),
         });
-        if self.setup.wait_on_divergence {
+        // A stop already asked for (the dashboard's q, a hang-up) is not asked twice.
+        if self.setup.wait_on_divergence && !self.stop_requested {
             self.wait_for_stop();
         }
         TrainError::Diverged(message)
