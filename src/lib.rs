@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod device;
+pub mod faces;
 pub mod kernels;
 pub mod metrics;
 pub mod model;

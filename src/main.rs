@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => cli::watch::run(args),
         Command::Ctl(args) => cli::ctl::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Card(args) => cli::card::run(args),
         Command::Queue(args) => cli::queue::run(args),
         Command::Study(args) => cli::study::run(args),
     };

@@ -22,8 +22,9 @@ fer watch runs/<id>               the dashboard of a run, from another terminal\
 fer ctl runs/<id> pause           steer a running run (also: resume, checkpoint, schedule, queue, stop)\n  \
 fer queue add resnet20 --epochs 30 queue a run (runs/queue.ron); `fer queue run` trains the queue\n  \
 fer study experiments/seed-study.ron   queue a whole study, train it, write its report\n  \
-fer report runs/<a> runs/<b>      compare finished runs: report/report.md with figures and analysis\n\n\
-Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json, predictions/.\n\
+fer report runs/<a> runs/<b>      compare finished runs: report/report.md with figures and analysis\n  \
+fer card runs/<id>                rewrite a run's model card (runs/<id>/model-card.md): data, scores, how to feed it, limits\n\n\
+Every run writes runs/<YYYYmmdd-HHMMSS>-<model>/: config.ron, events.jsonl, metrics.csv, checkpoints/, summary.json, predictions/, model-card.md.\n\
 Exit codes: 0 success, 2 bad input or usage, 1 anything else (a diverged run, files the disk never took: see README, Reliability)."
 )]
 pub struct Cli {
@@ -38,7 +39,8 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a run's checkpoint (or an ensemble of runs) on the validation or test split.
     Eval(EvalArgs),
-    /// Predict the emotion of images (PNG/JPEG, any size) or of the rows of a CSV.
+    /// The emotion of every face in photos (PNG/JPEG, files or folders), of face
+    /// crops (--no-detect) or of the rows of a FER2013 CSV.
     Predict(PredictArgs),
     /// Summarise a data set: rows per split and emotion, pixel statistics.
     Data(DataArgs),
@@ -54,6 +56,8 @@ pub enum Command {
     Ctl(CtlArgs),
     /// Compare finished runs: write report.md with a results table, figures and analysis.
     Report(ReportArgs),
+    /// Rewrite a run's model card, RUN/model-card.md, which every run writes when it ends.
+    Card(CardArgs),
     /// The run queue (runs/queue.ron): add, list, remove, clear, run.
     Queue(QueueArgs),
     /// Queue every run of a study file, train them one after another, then write the report.
@@ -98,6 +102,13 @@ impl ViewArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PredictFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SplitName {
     Val,
     Test,
@@ -136,13 +147,35 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Faces are found with SeetaFace's frontal detector (embedded), cropped square with 10% margin \
+on each side, turned grey and resized to 48x48 like the training images, then classified \
+with the run's TTA. One record per face: file, face index, box [x, y, w, h] in the original \
+image's pixels, detector score, emotion, and the 7 probabilities in FER2013 label order: \
+angry, disgust, fear, happy, sad, surprise, neutral. An image without a face gives a record \
+that says so; a file that cannot be read is named with the reason and the others go on.\n\
+Exit codes: 0 when every file was read, 2 when any was not.")]
 pub struct PredictArgs {
     /// The run directory (runs/<id>) whose best checkpoint predicts.
     #[arg(long, value_name = "RUN")]
     pub run: PathBuf,
-    /// Image files (converted to grey, resized to 48x48) or FER2013 CSV files.
-    #[arg(required = true, value_name = "IMAGE")]
+    /// Photos (PNG/JPEG), folders of them (searched recursively, other files skipped)
+    /// or FER2013 CSV files (each row a 48x48 face).
+    #[arg(required = true, value_name = "PATH")]
     pub inputs: Vec<PathBuf>,
+    /// table (default on a terminal), json (default otherwise) or csv.
+    #[arg(long, value_enum)]
+    pub format: Option<PredictFormat>,
+    /// The smallest face to look for, in pixels of the photo (at least 20).
+    #[arg(long, value_name = "PX", default_value_t = 40)]
+    pub min_face: u32,
+    /// The images already are face crops: classify each whole image, find no faces.
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Also write each image, same size and format, with its faces' boxes and labels
+    /// drawn, into DIR (folders keep their layout below it).
+    #[arg(long, value_name = "DIR")]
+    pub annotate: Option<PathBuf>,
     /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
     /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
     #[arg(long, default_value = "auto", value_parser = fer::device::checked_name)]
@@ -302,6 +335,23 @@ pub struct ReportArgs {
     /// The report's title.
     #[arg(long, default_value = "FER2013 training report")]
     pub title: String,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+The card says what the model is (architecture, parameters), what it learnt from (the data \
+file, images per split, the seed, config.ron), how well it did (validation and test accuracy \
+and macro-F1, recall per emotion, the worst confusions), how faces must be prepared for it \
+(a square face crop with about 10% margin, grey, 48x48; probabilities in FER2013 label \
+order) and its known limits. Every number comes from the run's files (summary.json, \
+metrics.csv, events.jsonl, config.ron); a run that did not finish gets a card from what it \
+left, which says so. The command prints the card's path.\n\
+Exit codes: 0 written; 2 RUN is not a run directory, has no finished epoch, or a file of it \
+is corrupt; 1 anything else.")]
+pub struct CardArgs {
+    /// The run directory (runs/<id>).
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 mod cache;
+pub mod card;
 pub mod ctl;
 pub mod devices;
 pub mod eval;
@@ -31,6 +32,11 @@ use fer::data::{self, Dataset, LoadOptions};
 /// it still saves its last checkpoint; a line nobody can read is simply dropped.
 pub fn say(line: impl Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// One line on stderr, with the same care as `say`.
+pub fn say_error(line: impl Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The error and its causes in one line, each said once: many errors already

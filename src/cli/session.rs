@@ -14,6 +14,7 @@ use super::args::ViewArgs;
 use super::queue::{claim_next, Claimed, DataCache};
 use super::{panics, signals, summary};
 use fer::device::{self, BackendTask, Device};
+use fer::report::ReportError;
 use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
 use fer::tui::plain::PlainView;
@@ -175,6 +176,7 @@ fn drive(
     {
         let run = setup.run.clone();
         let (result, returned) = device::dispatch(device, EngineTask { setup, io });
+        write_model_card(&run, returned.as_ref());
         let outcome = result?;
         let stopped = outcome.stopped;
         if let (Some(id), false) = (entry, stopped) {
@@ -250,6 +252,20 @@ fn announce_next_run(previous: &RunDir, next: &EngineSetup, io: &EngineIo) {
             "fer watch will not follow the queue to {}: {error}",
             next.run.id()
         );
+        let _ = io.events.send(Event::Warning { message });
+    }
+}
+
+/// Every run leaves a model card, however it ended (a failed one says so in it). A
+/// run without a finished epoch has nothing to describe; a card the disk refuses costs
+/// only itself, so it is a warning, told where anyone is still listening.
+fn write_model_card(run: &RunDir, io: Option<&EngineIo>) {
+    let error = match fer::report::write_model_card(run) {
+        Ok(_) | Err(ReportError::NoFinishedEpoch(_)) => return,
+        Err(error) => error,
+    };
+    if let Some(io) = io {
+        let message = format!("{} not written: {error}", fer::report::MODEL_CARD_FILE);
         let _ = io.events.send(Event::Warning { message });
     }
 }

@@ -220,14 +220,18 @@ fn decode_into(path: &Path, slot: &mut [u8]) -> Result<(), DataError> {
         .decode()
         .map_err(bad_image)?
         .into_luma8();
-    let side = IMAGE_SIDE as u32;
-    let image = if image.dimensions() == (side, side) {
-        image
-    } else {
-        imageops::resize(&image, side, side, FilterType::Triangle)
-    };
-    slot.copy_from_slice(image.as_raw());
+    slot.copy_from_slice(&training_pixels(&image));
     Ok(())
+}
+
+/// A grey image as the model sees one: resized (triangle filter) to 48x48. Face
+/// crops in photos go through here too, so they match the training images.
+pub fn training_pixels(image: &image::GrayImage) -> Vec<u8> {
+    let side = IMAGE_SIDE as u32;
+    if image.dimensions() == (side, side) {
+        return image.as_raw().clone();
+    }
+    imageops::resize(image, side, side, FilterType::Triangle).into_raw()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::path::Path;
 
 pub use emotion::{Emotion, EMOTIONS, NUM_CLASSES};
 pub use error::{DataError, RowProblem};
-pub use folder::load_image;
+pub use folder::{load_image, training_pixels};
 pub use sample::bundled_sample;
 pub use split::hold_out;
 pub use summary::{constant_images, pixel_stats, summary, PixelStats};

@@ -3,7 +3,7 @@
 
 use super::record::{ConfusionSplit, EpochRow, RunRecord};
 use crate::data::NUM_CLASSES;
-use crate::metrics::ConfusionMatrix;
+use crate::metrics::{ConfusedPair, ConfusionMatrix};
 
 /// Validation loss must end more than this fraction above its minimum...
 pub const OVERFIT_RISE: f64 = 0.10;
@@ -135,14 +135,34 @@ fn confused_pairs(records: &[RunRecord]) -> Option<ConfusionFinding> {
     let pairs = total
         .most_confused_pairs(CONFUSED_PAIRS)
         .into_iter()
-        .map(|pair| ConfusedShare {
-            true_class: pair.true_class,
-            predicted_class: pair.predicted_class,
-            count: pair.count,
-            share_of_true_class: pair.count as f64 / total.support(pair.true_class).max(1) as f64,
-        })
+        .map(|pair| confused_share(&total, pair))
         .collect();
     Some(ConfusionFinding { split, runs, pairs })
+}
+
+/// The `k` mistakes that take the largest share of their true class, largest first
+/// (ties: the larger count, then class order). Shares rather than counts, so that a
+/// small class that is mostly missed (Disgust) is not hidden behind large ones.
+pub fn worst_confused_shares(matrix: &ConfusionMatrix, k: usize) -> Vec<ConfusedShare> {
+    // most_confused_pairs orders by count with ties in class order; the stable sort
+    // keeps that order among equal shares.
+    let mut shares: Vec<ConfusedShare> = matrix
+        .most_confused_pairs(usize::MAX)
+        .into_iter()
+        .map(|pair| confused_share(matrix, pair))
+        .collect();
+    shares.sort_by(|a, b| b.share_of_true_class.total_cmp(&a.share_of_true_class));
+    shares.truncate(k);
+    shares
+}
+
+fn confused_share(matrix: &ConfusionMatrix, pair: ConfusedPair) -> ConfusedShare {
+    ConfusedShare {
+        true_class: pair.true_class,
+        predicted_class: pair.predicted_class,
+        count: pair.count,
+        share_of_true_class: pair.count as f64 / matrix.support(pair.true_class).max(1) as f64,
+    }
 }
 
 /// A run overfits from epoch `m`, the epoch of its lowest validation loss, when at
@@ -322,6 +342,29 @@ mod tests {
         let diverging = rows(&[(1.0, 1.0), (1.5, 1.5), (2.0, 2.0)]);
         assert_eq!(overfit_onset(&diverging), None);
         assert_eq!(overfit_onset(&[]), None);
+    }
+
+    #[test]
+    fn the_worst_confusions_are_ranked_by_share_of_the_true_class() {
+        let mut matrix = ConfusionMatrix::new(NUM_CLASSES);
+        // 10 Happy: 3 taken for Neutral. 2 Disgust: 1 taken for Angry.
+        let truths = [3u8; 10].into_iter().chain([1, 1]).collect::<Vec<_>>();
+        let predicted = [3u8, 3, 3, 3, 3, 3, 3, 6, 6, 6, 1, 0];
+        matrix.record_batch(&truths, &predicted).unwrap();
+        let worst = worst_confused_shares(&matrix, 3);
+        assert_eq!(worst.len(), 2, "only non-zero mistakes: {worst:?}");
+        assert_eq!((worst[0].true_class, worst[0].predicted_class), (1, 0));
+        assert_eq!(worst[0].share_of_true_class, 0.5);
+        assert_eq!(
+            (
+                worst[1].true_class,
+                worst[1].predicted_class,
+                worst[1].count
+            ),
+            (3, 6, 3)
+        );
+        assert!((worst[1].share_of_true_class - 0.3).abs() < 1e-12);
+        assert!(worst_confused_shares(&ConfusionMatrix::new(NUM_CLASSES), 3).is_empty());
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum ReportError {
     Draw { path: PathBuf, message: String },
     #[error("nothing to report: {0}")]
     NoRuns(String),
+    /// A run with nothing to describe yet: no row in metrics.csv, no best epoch in
+    /// summary.json.
+    #[error("{}: no finished epoch yet: no model card to write", .0.display())]
+    NoFinishedEpoch(PathBuf),
 }
 
 impl ReportError {
@@ -40,7 +44,9 @@ impl ReportError {
     pub fn is_user_error(&self) -> bool {
         match self {
             ReportError::Run(error) => error.is_user_error(),
-            ReportError::BadFile { .. } | ReportError::NoRuns(_) => true,
+            ReportError::BadFile { .. }
+            | ReportError::NoRuns(_)
+            | ReportError::NoFinishedEpoch(_) => true,
             ReportError::Io { .. } | ReportError::Draw { .. } => false,
         }
     }

@@ -4,9 +4,11 @@
 //! ([`labels`]), draws the figures ([`figures`]), computes the results table
 //! ([`table`]), the findings ([`analysis`]) and the best ensemble ([`ensemble`]),
 //! and writes the markdown ([`markdown`]). Nothing here trains or loads a model:
-//! everything comes from the files a run leaves behind.
+//! everything comes from the files a run leaves behind. [`card`] describes one run
+//! (`RUN/model-card.md`) from the same readers.
 
 pub mod analysis;
+pub mod card;
 pub mod ensemble;
 mod error;
 pub mod figures;
@@ -20,6 +22,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use analysis::Analysis;
+pub use card::{model_card, write_model_card, MODEL_CARD_FILE};
 pub use ensemble::{EnsembleChoice, EnsembleOutcome};
 pub use error::ReportError;
 pub use record::{ConfusionSplit, RunRecord};

@@ -21,7 +21,7 @@ pub use lr::{draw_lr, LR_SIZE};
 pub use recall::{draw_recall, RECALL_SIZE};
 
 /// The family name every figure asks plotters for.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 type DrawResult = Result<(), Box<dyn Error>>;
@@ -46,7 +46,7 @@ pub fn run_colour(index: usize) -> RGBColor {
 }
 
 /// Registers the bundled font once per process.
-fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
