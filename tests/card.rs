@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::process::{fer, run_dirs, stderr, stdout, write_small_csv};
+use common::process::{fer, stderr, stdout, train_small_run};
 use common::{fast_config, new_run, tiny_dataset, train};
 use fer::data::{EMOTIONS, NUM_CLASSES};
 use fer::metrics::ConfusionMatrix;
@@ -209,26 +209,7 @@ fn a_run_without_a_finished_epoch_has_no_card() {
 #[test]
 fn fer_train_leaves_a_card_and_fer_card_rewrites_it() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = write_small_csv(dir.path(), 64, 32, 16);
-    let runs = dir.path().join("runs");
-    let output = fer(&[
-        "train",
-        "--epochs",
-        "1",
-        "--data",
-        csv.to_str().unwrap(),
-        "--model",
-        "resnet8",
-        "--batch-size",
-        "32",
-        "--tta",
-        "none",
-        "--runs-dir",
-        runs.to_str().unwrap(),
-        "--headless",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let run = run_dirs(&runs).remove(0);
+    let run = train_small_run(dir.path(), 64);
     let card_path = run.join(MODEL_CARD_FILE);
     let written = std::fs::read_to_string(&card_path).expect("the run wrote its card");
     assert_has(&written, "**Status**: Finished: 1 epoch;");
@@ -257,7 +238,7 @@ fn fer_train_leaves_a_card_and_fer_card_rewrites_it() {
     std::fs::create_dir(&not_a_run).unwrap();
     assert_one_line_usage_error(&not_a_run, "empty");
     // A run that never finished an epoch: only its config.ron.
-    let unstarted = RunDir::create(&runs, "resnet8").unwrap();
+    let unstarted = RunDir::create(&dir.path().join("runs"), "resnet8").unwrap();
     std::fs::copy(run.join("config.ron"), unstarted.config_path()).unwrap();
     assert_one_line_usage_error(unstarted.path(), "no finished epoch");
 }

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::process::{fer, stderr, stdout, write_small_csv};
+use common::process::{fer, stderr, stdout, train_small_run, write_small_csv};
 use serde_json::Value;
 
 const GROUP_PHOTO: &str = "tests/data/solvay-1927-crop.jpg";
@@ -21,24 +21,7 @@ fn trained_run() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
-        let csv = write_small_csv(&dir, 96, 32, 16);
-        let runs = dir.join("runs");
-        let output = fer(&[
-            "train",
-            "--data",
-            csv.to_str().unwrap(),
-            "--model",
-            "resnet8",
-            "--epochs",
-            "1",
-            "--tta",
-            "none",
-            "--runs-dir",
-            runs.to_str().unwrap(),
-            "--headless",
-        ]);
-        assert!(output.status.success(), "{}", stderr(&output));
-        common::process::run_dirs(&runs).remove(0)
+        train_small_run(&dir, 96)
     })
 }
 
@@ -250,4 +233,24 @@ fn no_detect_classifies_a_face_crop_exactly_as_its_csv_row() {
         face["probabilities"],
         from_row[0]["faces"][0]["probabilities"]
     );
+}
+
+#[test]
+fn min_face_sets_the_smallest_face_found() {
+    let count = |min_face: &str| {
+        let output = predict(&[GROUP_PHOTO, "--format", "json", "--min-face", min_face]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let faces = json(&output)[0]["faces"].as_array().unwrap().clone();
+        let smallest = faces.iter().map(|f| f["box"][2].as_u64().unwrap()).min();
+        (faces.len(), smallest)
+    };
+    let (at_40, _) = count("40");
+    let (at_55, smallest_55) = count("55");
+    assert!(smallest_55.is_none_or(|side| side >= 55), "{smallest_55:?}");
+    assert!(
+        at_55 < at_40,
+        "faces of 45-63 px: fewer at 55 ({at_55}) than at 40 ({at_40})"
+    );
+    assert_eq!(count("80").0, 0, "no face here is 80 px wide");
+    assert!(count("20").0 >= at_40);
 }

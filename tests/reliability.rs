@@ -317,27 +317,11 @@ fn a_checkpoint_from_before_nan_was_spelt_loads_or_says_why_not() {
 
 #[test]
 fn the_command_line_says_a_divergence_once_exits_1_and_resumes_with_a_lower_lr() {
-    use common::process::{fer, run_dirs, stderr, stdout, write_small_csv};
+    use common::process::{fer, stderr, stdout, train_small_run};
     let dir = tempfile::tempdir().unwrap();
-    let csv = write_small_csv(dir.path(), 96, 32, 16);
+    let run = train_small_run(dir.path(), 96);
     let runs = dir.path().join("runs");
     let runs_dir = ["--runs-dir", runs.to_str().unwrap(), "--headless"];
-    let first = [
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--model",
-        "resnet8",
-        "--batch-size",
-        "32",
-        "--tta",
-        "none",
-        "--epochs",
-        "1",
-    ];
-    let output = fer(&[&first[..], &runs_dir[..]].concat());
-    assert!(output.status.success(), "{}", stderr(&output));
-    let run = run_dirs(&runs).pop().expect("a run directory");
     let run_text = run.to_str().unwrap();
 
     let wild = [

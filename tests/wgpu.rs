@@ -433,10 +433,37 @@ fn a_whole_run_on_wgpu_moves_between_devices() {
         "{cpu_loss} vs {gpu_loss}"
     );
 
-    let predicted = fer(&["predict", "--run", run_path, "--device", "wgpu", data]);
-    assert!(predicted.status.success(), "{}", text(&predicted));
-    assert!(stdout(&predicted).contains('%'), "{}", stdout(&predicted));
-    assert_no_loader_noise(&predicted);
+    // `fer predict` on the CSV's rows: the same probabilities on both devices.
+    let probabilities = |device: &str| -> Vec<f64> {
+        let args = [
+            "predict", "--run", run_path, "--device", device, "--format", "json",
+        ];
+        let predicted = fer(&[&args[..], &[data]].concat());
+        assert!(predicted.status.success(), "{}", text(&predicted));
+        assert_no_loader_noise(&predicted);
+        let records: serde_json::Value = serde_json::from_str(&stdout(&predicted)).unwrap();
+        records[0]["faces"]
+            .as_array()
+            .expect("one record per row")
+            .iter()
+            .flat_map(|face| {
+                face["probabilities"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|p| p.as_f64())
+            .collect()
+    };
+    let (cpu, gpu) = (probabilities("cpu"), probabilities("wgpu"));
+    assert_eq!(cpu.len(), gpu.len());
+    assert!(!cpu.is_empty(), "the CSV's rows were predicted");
+    let worst = cpu
+        .iter()
+        .zip(&gpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-3, "the largest difference is {worst}");
 }
 
 /// Mesa's device-select layer stays quiet on a server without XDG_RUNTIME_DIR.

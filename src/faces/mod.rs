@@ -18,7 +18,11 @@ static SEETA_FACE_MODEL: &[u8] = include_bytes!("../../assets/models/seeta_fd_fr
 /// FER2013 faces show a little forehead, chin and background around the face.
 pub const CROP_MARGIN: f64 = 0.1;
 
-/// The detector's sliding window: smaller faces cannot be found.
+/// The detector's window: at the photo's own scale it finds faces this big and bigger.
+const WINDOW: u32 = 40;
+
+/// The smallest face `--min-face` may ask for: the photo is enlarged by `WINDOW /
+/// min_face` to find smaller faces than the window, at most twice.
 pub const SMALLEST_FACE: u32 = 20;
 
 /// A face's box in the original image's pixels, and how sure the detector is
@@ -61,7 +65,6 @@ impl FaceDetector {
         let model = rustface::read_model(Cursor::new(SEETA_FACE_MODEL)).map_err(DetectorError)?;
         let mut inner = rustface::create_detector_with_model(model);
         let min_face = min_face.max(SMALLEST_FACE);
-        inner.set_min_face_size(min_face);
         inner.set_score_thresh(2.0);
         inner.set_pyramid_scale_factor(0.8);
         inner.set_slide_window_step(4, 4);
@@ -69,22 +72,48 @@ impl FaceDetector {
     }
 
     /// The faces in `image`, in reading order (top to bottom, then left to right).
+    /// rustface 0.1.7 ignores its own minimum face size (it always searches from its
+    /// 40 px window up), so the photo is scaled by `WINDOW / min_face` instead: a
+    /// `--min-face` of 80 searches a half-size photo, four times faster.
     pub fn detect(&mut self, image: &GrayImage) -> Vec<FaceBox> {
         let (width, height) = image.dimensions();
         // rustface panics on an image smaller than its window.
         if width.min(height) < self.min_face {
             return Vec::new();
         }
-        let data = rustface::ImageData::new(image.as_raw(), width, height);
+        let scale = WINDOW as f64 / self.min_face as f64;
+        let scaled = match self.min_face {
+            WINDOW => None,
+            _ => Some(image::imageops::resize(
+                image,
+                (width as f64 * scale).round().max(1.0) as u32,
+                (height as f64 * scale).round().max(1.0) as u32,
+                image::imageops::FilterType::Triangle,
+            )),
+        };
+        let searched = scaled.as_ref().unwrap_or(image);
+        let data = rustface::ImageData::new(searched.as_raw(), searched.width(), searched.height());
         let mut faces: Vec<FaceBox> = self
             .inner
             .detect(&data)
             .iter()
-            .filter_map(|face| clamped(face.bbox(), width, height, face.score()))
+            .filter_map(|face| clamped(&unscaled(face.bbox(), scale), width, height, face.score()))
+            .filter(|face| face.width.max(face.height) >= self.min_face)
             .collect();
         faces.sort_by_key(|face| (face.y / face.height.max(1), face.x));
         faces
     }
+}
+
+/// A box found in the scaled photo, in the photo's own pixels.
+fn unscaled(bbox: &rustface::Rectangle, scale: f64) -> rustface::Rectangle {
+    let back = |value: f64| (value / scale).round();
+    rustface::Rectangle::new(
+        back(bbox.x() as f64) as i32,
+        back(bbox.y() as f64) as i32,
+        back(bbox.width() as f64) as u32,
+        back(bbox.height() as f64) as u32,
+    )
 }
 
 /// The detector's box inside the image (it may reach past an edge).

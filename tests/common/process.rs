@@ -259,3 +259,29 @@ pub fn spawn_quick_training(config: &Path, runs: &Path, epochs: usize) -> Fer {
         "--headless",
     ])
 }
+
+/// `fer train --headless` of resnet8 for one epoch (batches of 32, no TTA) on a small
+/// CSV of `train` sample faces (32 validation, 16 test) written into `dir`; the run's
+/// directory (under `dir/runs`) comes back.
+pub fn train_small_run(dir: &Path, train: usize) -> PathBuf {
+    let csv = write_small_csv(dir, train, 32, 16);
+    let runs = dir.join("runs");
+    let output = fer(&[
+        "train",
+        "--epochs",
+        "1",
+        "--data",
+        csv.to_str().unwrap_or_default(),
+        "--model",
+        "resnet8",
+        "--batch-size",
+        "32",
+        "--tta",
+        "none",
+        "--runs-dir",
+        runs.to_str().unwrap_or_default(),
+        "--headless",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    run_dirs(&runs).pop().expect("a run directory")
+}
