@@ -345,10 +345,10 @@ impl<B: AutodiffBackend> Engine<B> {
                 epoch,
                 val_accuracy: metrics.val_accuracy,
             });
-            self.checkpoint(CheckpointKind::Best)?;
+            self.save_checkpoint(CheckpointKind::Best)?;
             self.save_predictions(PredictedSplit::Val, probabilities);
         }
-        self.checkpoint(CheckpointKind::Last)?;
+        self.save_checkpoint(CheckpointKind::Last)?;
         if self.state.schedule.name() == ScheduleName::Plateau {
             self.emit_plan();
         }
@@ -359,6 +359,12 @@ impl<B: AutodiffBackend> Engine<B> {
     /// yet must have been read: `flush_pending`). A refused write is held and retried.
     fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
         self.check_weights()?;
+        self.save_checkpoint(kind)
+    }
+
+    /// `checkpoint` without the weight check, for the epoch end, which made it once
+    /// before validation (one host read of the weights per epoch, not three).
+    fn save_checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
         let file = CheckpointFile {
             state: self.state.clone(),
             model: self.trainer.model_bytes()?,
