@@ -10,10 +10,10 @@ use common::process::{fer, stderr, stdout, train_small_run};
 use common::{fast_config, new_run, tiny_dataset, train};
 use fer::data::{EMOTIONS, NUM_CLASSES};
 use fer::metrics::ConfusionMatrix;
-use fer::model::with_thousands_separators;
 use fer::report::card::{model_card, write_model_card, MODEL_CARD_FILE};
 use fer::report::record::read_metrics;
 use fer::report::ReportError;
+use fer::run::format::with_thousands_separators;
 use fer::run::{Event, EventLog, RunDir};
 use fer::train::summary::RunSummary;
 

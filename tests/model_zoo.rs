@@ -155,7 +155,7 @@ fn model_table_lists_every_model_with_grouped_counts() {
             .lines()
             .find(|line| line.split_whitespace().next() == Some(name))
             .unwrap_or_else(|| panic!("{name} missing from:\n{table}"));
-        let count = model::with_thousands_separators(expected);
+        let count = fer::run::format::with_thousands_separators(expected);
         assert!(line.contains(&count), "{line}");
         let macs = model::macs::macs_per_image(name, 40).expect("a zoo model");
         assert!(line.contains(&model::macs::human_count(macs)), "{line}");

@@ -15,7 +15,7 @@ fn resolved(study: &Study) -> Vec<TrainConfig> {
         .iter()
         .map(|settings| {
             let mut config = TrainConfig::default();
-            settings.apply(&mut config);
+            config.apply_overrides(settings);
             config
         })
         .collect()

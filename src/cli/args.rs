@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use fer::train::overrides::ConfigOverrides;
+use fer::run::overrides::ConfigOverrides;
 use fer::train::schedule::ScheduleName;
 use fer::train::Tta;
 

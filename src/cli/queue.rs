@@ -13,9 +13,9 @@ use super::train::resolve_config;
 use super::{load_dataset, say, UserError};
 use fer::data::Dataset;
 use fer::run::control::live_engine;
+use fer::run::overrides::ConfigOverrides;
 use fer::run::{CheckpointKind, QueueEntries, QueueState, QueuedRun, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
-use fer::train::overrides::ConfigOverrides;
 use fer::train::summary::RunSummary;
 use fer::train::TrainConfig;
 

@@ -18,7 +18,7 @@ use fer::report::ReportError;
 use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
 use fer::tui::plain::PlainView;
-use fer::tui::{run_dashboard, Action, App, Theme};
+use fer::tui::{run_dashboard, Action};
 
 /// A run the driver saw to its end.
 pub struct FinishedRun {
@@ -84,14 +84,10 @@ impl Session {
         if interactive {
             let commands = self.commands.clone();
             let mut stop_sent = false;
-            dashboard = run_dashboard(
-                App::new(Theme::detect(view.ascii)),
-                &self.events,
-                |action| {
-                    stop_sent |= action == Action::Send(Command::Stop);
-                    forward(action, &commands)
-                },
-            )
+            dashboard = run_dashboard(super::dashboard_app(view.ascii), &self.events, |action| {
+                stop_sent |= action == Action::Send(Command::Stop);
+                forward(action, &commands)
+            })
             .map(drop);
             // Closing the dashboard (or losing it) ends the session: a queued run
             // would train unseen. What happens after (the final checkpoint, the test

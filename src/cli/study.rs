@@ -8,8 +8,8 @@ use super::args::StudyArgs;
 use super::queue::checked;
 use super::session::{Session, SessionPlan};
 use super::{say, UserError};
+use fer::run::overrides::ConfigOverrides;
 use fer::run::{QueueState, RunQueue, Study};
-use fer::train::overrides::ConfigOverrides;
 
 pub fn run(args: StudyArgs) -> Result<()> {
     let study = Study::load(&args.file)?;

@@ -9,9 +9,9 @@ use super::args::TrainArgs;
 use super::session::{create_run, Session, SessionPlan};
 use super::{load_dataset, UserError};
 use fer::device;
+use fer::run::overrides::ConfigOverrides;
 use fer::run::{CheckpointKind, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
-use fer::train::overrides::ConfigOverrides;
 use fer::train::{EngineSetup, TrainConfig};
 
 /// On the bundled sample a small, fast model is the default, so the first run
@@ -125,7 +125,7 @@ pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Resul
         config.model = SAMPLE_MODEL.into();
         config.epochs = SAMPLE_EPOCHS;
     }
-    overrides.apply(&mut config);
+    config.apply_overrides(&overrides);
     config.model = fer::model::canonical_name(&config.model)
         .map_err(|e| UserError(e.to_string()))?
         .to_string();

@@ -15,7 +15,7 @@ use super::{summary, UserError};
 use fer::run::control::{live_engine, post_command};
 use fer::run::{Command, Event, EventTail, RunDir};
 use fer::tui::plain::PlainView;
-use fer::tui::{run_dashboard, Action, App, Theme};
+use fer::tui::{run_dashboard, Action};
 
 /// How often the file is read again for appended lines.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
@@ -82,7 +82,7 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         .name("fer-watch".into())
         .spawn(move || follow_events(&followed, &sender))
         .context("starting the thread that follows events.jsonl")?;
-    let app = App::new(Theme::detect(args.ascii))
+    let app = super::dashboard_app(args.ascii)
         .with_read_only(!args.control)
         .with_watching(true);
     let app = run_dashboard(app, &events, |action| match action {

@@ -20,6 +20,4 @@ pub mod vgg;
 pub use layers::{INPUT_CHANNELS, NUM_CLASSES};
 pub use norm::Norm;
 pub use registry::{build, canonical_name, describe, model_names, Model, UnknownModel};
-pub use table::{
-    model_table, parameter_count, trainable_parameter_count, with_thousands_separators,
-};
+pub use table::{model_table, parameter_count, trainable_parameter_count};

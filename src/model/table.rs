@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 
 use super::macs::{human_count, macs_per_image};
 use super::registry::{build, Model, SPECS};
+use crate::run::format::with_thousands_separators;
 
 /// Field names of BatchNorm running statistics: burn visits them like parameters
 /// (so `Module::num_params` includes them) but they are not trained, and PyTorch's
@@ -51,19 +52,6 @@ impl<B: Backend> ModuleVisitor<B> for TrainableCounter {
     }
 }
 
-/// `1234567` -> `"1,234,567"`.
-pub fn with_thousands_separators(value: usize) -> String {
-    let digits = value.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
 /// The image side `fer models` counts multiply-accumulates at: the default training
 /// and evaluation crop.
 pub const MACS_SIDE: usize = 40;
@@ -93,18 +81,4 @@ pub fn model_table() -> String {
         "\nMACs: multiply-accumulates of one forward pass on a {MACS_SIDE}x{MACS_SIDE} crop (convolutions and the classifier).\n"
     ));
     table
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_separators_group_from_the_right() {
-        assert_eq!(with_thousands_separators(0), "0");
-        assert_eq!(with_thousands_separators(999), "999");
-        assert_eq!(with_thousands_separators(1000), "1,000");
-        assert_eq!(with_thousands_separators(271_991), "271,991");
-        assert_eq!(with_thousands_separators(58_149_319), "58,149,319");
-    }
 }

@@ -16,7 +16,7 @@ use super::record::{ConfusionSplit, RunRecord};
 use super::table::{optional_percent, percent, DASH};
 use crate::data::{EMOTIONS, IMAGE_SIDE, NUM_CLASSES};
 use crate::metrics::ConfusionMatrix;
-use crate::model::with_thousands_separators;
+use crate::run::format::with_thousands_separators;
 use crate::run::{write_atomic, CheckpointKind, Event, RunDir};
 
 /// The card's file name inside the run directory.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::record::RunRecord;
 use crate::model::macs::{human_count, macs_per_image};
-use crate::model::with_thousands_separators;
+use crate::run::format::with_thousands_separators;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TableRow {

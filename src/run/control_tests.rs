@@ -2,7 +2,7 @@ use std::io::Write;
 use std::sync::mpsc;
 
 use super::*;
-use crate::train::schedule::ScheduleName;
+use crate::run::schedule::ScheduleName;
 
 /// A run directory with only what the control channel needs.
 fn scratch_run() -> (tempfile::TempDir, RunDir) {

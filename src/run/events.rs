@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::ConfusionMatrix;
-use crate::train::schedule::ScheduleName;
+use crate::run::schedule::ScheduleName;
 
 /// Metrics of one finished epoch; also one row of `metrics.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

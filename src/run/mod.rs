@@ -1,13 +1,17 @@
-//! Run directories, the event/command vocabulary, the control channel of a live
+//! Run directories, the event/command vocabulary (and the words it is made of:
+//! schedules, configuration overrides, number formats), the control channel of a live
 //! run, and following `events.jsonl` as it grows.
 
 pub mod control;
 mod dir;
 mod error;
 mod events;
+pub mod format;
 pub mod nonfinite;
+pub mod overrides;
 mod predictions;
 pub mod queue;
+pub mod schedule;
 mod storage;
 mod study;
 mod tail;

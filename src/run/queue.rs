@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::dir::write_atomic;
+use super::overrides::{ron_options, ron_pretty, ConfigOverrides};
 use super::RunError;
-use crate::train::overrides::{ron_options, ron_pretty, ConfigOverrides};
 
 pub const QUEUE_FILE: &str = "queue.ron";
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::overrides::{ron_options, ConfigOverrides};
 use super::RunError;
-use crate::train::overrides::{ron_options, ConfigOverrides};
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

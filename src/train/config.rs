@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::ScheduleConfig;
+pub use crate::run::overrides::Tta;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -160,18 +161,6 @@ impl Default for AugmentConfig {
             enabled: true,
         }
     }
-}
-
-/// Test-time augmentation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum Tta {
-    /// Centre crop only.
-    None,
-    /// Centre crop and its mirror image.
-    Flip,
-    /// Four corners and the centre, each also mirrored: logits averaged over 10 views.
-    #[value(name = "tencrop")]
-    TenCrop,
 }
 
 impl Tta {

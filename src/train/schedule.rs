@@ -21,10 +21,9 @@
 //! ChainedScheduler of LinearLR and the schedule. One-cycle has its own warm-up phase,
 //! so leave `warmup_epochs` at 0 with it unless a doubly slow start is wanted.
 
-mod config;
 mod curve;
 
-pub use config::{ScheduleConfig, ScheduleError, ScheduleName};
+pub use crate::run::schedule::{ScheduleConfig, ScheduleError, ScheduleName};
 use curve::{fresh_curve, fresh_plateau, Curve, Knot, Warmup};
 use serde::{Deserialize, Serialize};
 

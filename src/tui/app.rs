@@ -80,7 +80,8 @@ pub struct App {
 }
 
 impl App {
-    /// A dashboard that may steer the run, offering the model zoo's names.
+    /// A dashboard that may steer the run; the model picker offers what
+    /// `with_model_names` gives it (the CLI passes the model zoo's names).
     pub fn new(theme: Theme) -> Self {
         Self {
             state: DashboardState::new(),
@@ -88,10 +89,7 @@ impl App {
             theme,
             read_only: false,
             watching: false,
-            model_names: crate::model::model_names()
-                .iter()
-                .map(|name| name.to_string())
-                .collect(),
+            model_names: Vec::new(),
         }
     }
 

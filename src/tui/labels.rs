@@ -2,8 +2,8 @@
 
 use clap::ValueEnum;
 
+use crate::run::schedule::ScheduleName;
 use crate::run::Command;
-use crate::train::schedule::ScheduleName;
 
 /// The name a user types on the command line (`one-cycle`).
 pub fn schedule_label(name: ScheduleName) -> &'static str {

@@ -121,7 +121,7 @@ impl PlainView {
 
 /// `11171271` → `11,171,271`.
 pub fn thousands(value: usize) -> String {
-    crate::model::with_thousands_separators(value)
+    crate::run::format::with_thousands_separators(value)
 }
 
 /// `3725.0` → `1h02m05s`.
@@ -180,7 +180,7 @@ mod tests {
             ..PlainView::default()
         };
         view.line(&Event::SchedulePlan {
-            name: crate::train::schedule::ScheduleName::OneCycle,
+            name: crate::run::schedule::ScheduleName::OneCycle,
             current_lr: 0.05,
             plan: Vec::new(),
             epochs: 14,

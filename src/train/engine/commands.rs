@@ -5,8 +5,8 @@
 use burn::tensor::backend::AutodiffBackend;
 
 use super::Engine;
+use crate::run::overrides::ConfigOverrides;
 use crate::run::{CheckpointKind, Command, Event, RunError};
-use crate::train::overrides::ConfigOverrides;
 use crate::train::schedule::ScheduleConfig;
 use crate::train::TrainError;
 

@@ -3,7 +3,7 @@
 //! Formulas are PyTorch's closed forms written with the same operation order,
 //! so fresh curves reproduce torch's values to the last bit or so.
 
-use super::config::{ScheduleConfig, ScheduleName};
+use super::{ScheduleConfig, ScheduleName};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 

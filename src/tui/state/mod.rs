@@ -13,7 +13,7 @@ mod series;
 use std::time::Instant;
 
 use crate::metrics::ConfusionMatrix;
-use crate::train::schedule::ScheduleName;
+use crate::run::schedule::ScheduleName;
 
 pub use clock::{EtaModel, LiveClock, Position};
 pub use log::{LogLevel, LogLine, LogRing, LOG_CAPACITY};

@@ -5,8 +5,8 @@ use std::time::Instant;
 use super::{
     push_thinned, ConfusionSource, DashboardState, EpochPoint, LogLevel, Position, RunStatus,
 };
+use crate::run::schedule::ScheduleName;
 use crate::run::EpochMetrics;
-use crate::train::schedule::ScheduleName;
 use crate::tui::labels::{learning_rate, percent, schedule_label};
 
 impl DashboardState {

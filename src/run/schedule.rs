@@ -1,4 +1,5 @@
-//! What a schedule is made of: its name and settings, as the CLI and configs give them.
+//! What a schedule is made of: its name and settings, as the CLI, configs, the
+//! dashboard's picker and `fer ctl` give them (`train::schedule` runs them).
 
 use serde::{Deserialize, Serialize};
 
