@@ -232,6 +232,7 @@ fn commands_apply_between_steps_and_are_acknowledged() {
         Command::CheckpointNow,
         Command::SetSchedule {
             name: ScheduleName::Cosine,
+            settings: None,
         },
         Command::Resume,
     ];
@@ -388,4 +389,38 @@ fn every_pause_and_resume_is_answered() {
         commands.iter().collect::<Vec<_>>(),
         "a pause while paused and a stray resume are acknowledged"
     );
+}
+
+#[test]
+fn set_lr_is_used_from_the_next_step_and_recorded() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = fast_config(2);
+    config.schedule.name = ScheduleName::Constant;
+    let run = new_run(root.path(), &config);
+    let commands = [Command::SetLr { lr: 0.0125 }, Command::SetLr { lr: -1.0 }];
+    let (result, events) = train(&run, config, tiny_dataset(64, 32), None, &commands);
+    result.unwrap();
+
+    assert!(events.contains(&Event::CommandApplied {
+        command: Command::SetLr { lr: 0.0125 }
+    }));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::CommandRejected { command: Command::SetLr { .. }, reason } if reason.contains("> 0")
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SchedulePlan { current_lr, .. } if *current_lr == 0.0125
+    )));
+    let epoch_lrs: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::EpochFinished(metrics) => Some(metrics.lr),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(epoch_lrs, vec![0.0125, 0.0125]);
+    let metrics = std::fs::read_to_string(run.metrics_path()).unwrap();
+    let first_row: Vec<&str> = metrics.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(first_row[1].parse::<f64>().unwrap(), 0.0125, "{metrics}");
 }

@@ -166,6 +166,7 @@ fn write_events(run: &RunDir, config: &TrainConfig, epochs: usize) {
         current_lr: 0.1,
         plan,
         epochs,
+        settings: None,
     })
     .unwrap();
 }

@@ -553,3 +553,43 @@ fn a_new_base_lr_scales_every_schedule_from_where_it_is() {
         }
     }
 }
+
+#[test]
+fn set_lr_passes_the_schedule_through_the_new_lr() {
+    let steps_per_epoch = 4;
+    for name in [
+        ScheduleName::Constant,
+        ScheduleName::Step,
+        ScheduleName::Cosine,
+        ScheduleName::OneCycle,
+        ScheduleName::Plateau,
+    ] {
+        let config = ScheduleConfig {
+            warmup_epochs: 2.0,
+            step_epochs: 2,
+            min_lr: 1e-3,
+            ..config(name)
+        };
+        let mut original = Schedule::new(config, 0.1, steps_per_epoch, 10);
+        advance_by(&mut original, 3);
+        let mut set = original.clone();
+        set.set_lr(0.02);
+        assert_close(set.lr(), 0.02, &format!("{name:?}: the next step's LR"));
+        assert_eq!(set.warmup_steps(), 0, "{name:?}: the warm-up ended");
+        assert_eq!(set.step(), original.step());
+        let later = take_lrs(&mut set, 20);
+        if name == ScheduleName::Constant {
+            assert!(later.iter().all(|&lr| lr == 0.02), "{later:?}");
+        }
+        if name == ScheduleName::Cosine {
+            let last = *later.last().unwrap();
+            assert!(last < 0.02, "cosine keeps annealing: {later:?}");
+        }
+    }
+    // A cosine at its end with min_lr 0 has nothing to scale: it holds the new LR.
+    let mut ended = Schedule::new(config(ScheduleName::Cosine), 0.1, steps_per_epoch, 1);
+    advance_by(&mut ended, steps_per_epoch);
+    assert_eq!(ended.lr(), 0.0);
+    ended.set_lr(0.01);
+    assert_eq!(take_lrs(&mut ended, 3), vec![0.01; 3]);
+}

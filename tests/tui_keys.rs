@@ -3,8 +3,8 @@
 mod tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use fer::run::schedule::{ScheduleConfig, ScheduleName};
 use fer::run::{CheckpointKind, Command, Event};
-use fer::train::schedule::ScheduleName;
 use fer::tui::app::{Action, ChartFocus, Overlay};
 use fer::tui::{App, RunStatus, Theme};
 use tui_support::*;
@@ -77,16 +77,102 @@ fn schedule_picker_navigates_applies_and_cancels() {
         "stops at the last entry"
     );
     app.handle_key(char_key('k'));
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    let Overlay::ScheduleEditor(editor) = &app.ui().overlay else {
+        panic!("enter opens the settings: {:?}", app.ui().overlay);
+    };
+    assert_eq!(editor.name(), ScheduleName::OneCycle);
+    assert_eq!(editor.input.text, "0.15", "pct_start, as the run has it");
+    // Edit pct_start, then div_factor: typed over, moved with down, applied with enter.
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(char_key('3'));
+    app.handle_key(key(KeyCode::Down));
+    for _ in 0..2 {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    app.handle_key(char_key('1'));
+    app.handle_key(char_key('0'));
     let actions = app.handle_key(key(KeyCode::Enter));
+    let expected = ScheduleConfig {
+        name: ScheduleName::OneCycle,
+        pct_start: 0.13,
+        div_factor: 10.0,
+        ..ScheduleConfig::default()
+    };
     assert_eq!(
         actions,
         vec![Action::Send(Command::SetSchedule {
-            name: ScheduleName::OneCycle
+            name: ScheduleName::OneCycle,
+            settings: Some(expected),
         })]
     );
     assert_eq!(app.ui().overlay, Overlay::None);
+    // A schedule without settings applies at once.
+    app.handle_key(char_key('s'));
+    for _ in 0..4 {
+        app.handle_key(char_key('k'));
+    }
+    assert_eq!(
+        app.handle_key(key(KeyCode::Enter)),
+        vec![Action::Send(Command::SetSchedule {
+            name: ScheduleName::Constant,
+            settings: None,
+        })]
+    );
     app.handle_key(char_key('s'));
     assert!(app.handle_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.ui().overlay, Overlay::None);
+}
+
+#[test]
+fn an_invalid_setting_is_named_and_not_sent() {
+    let mut app = fixture_app(Theme::ascii());
+    app.handle_key(char_key('s'));
+    app.handle_key(char_key('k'));
+    assert!(
+        app.handle_key(key(KeyCode::Enter)).is_empty(),
+        "step's settings open"
+    );
+    for _ in 0..2 {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    app.handle_key(char_key('0'));
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    let Overlay::ScheduleEditor(editor) = &app.ui().overlay else {
+        panic!("the editor stays open: {:?}", app.ui().overlay);
+    };
+    assert!(
+        editor
+            .input
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("step_epochs"),
+        "{editor:?}"
+    );
+}
+
+#[test]
+fn l_sets_the_learning_rate() {
+    let mut app = fixture_app(Theme::ascii());
+    assert!(app.handle_key(char_key('l')).is_empty());
+    for c in "2.5e-3".chars() {
+        app.handle_key(char_key(c));
+    }
+    assert_eq!(
+        app.handle_key(key(KeyCode::Enter)),
+        vec![Action::Send(Command::SetLr { lr: 2.5e-3 })]
+    );
+    assert_eq!(app.ui().overlay, Overlay::None);
+    app.handle_key(char_key('l'));
+    app.handle_key(char_key('-'));
+    app.handle_key(char_key('1'));
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    assert!(
+        matches!(&app.ui().overlay, Overlay::LrInput(input) if input.error.is_some()),
+        "a negative LR is refused in place"
+    );
+    app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.ui().overlay, Overlay::None);
 }
 

@@ -179,6 +179,7 @@ fn learning_rate_history_and_plan() {
             current_lr: 0.05,
             plan: vec![(772, 0.05)],
             epochs: 5,
+            settings: None,
         });
         state
     };
@@ -195,6 +196,7 @@ fn learning_rate_history_and_plan() {
         current_lr: 0.05,
         plan: vec![(772, 0.05)],
         epochs: 0,
+        settings: None,
     });
     assert_eq!(
         old_log.progress.epochs, 5,

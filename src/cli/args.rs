@@ -294,10 +294,29 @@ pub enum CtlAction {
     Resume,
     /// Save RUN/checkpoints/last.ckpt now.
     Checkpoint,
-    /// Switch the learning-rate schedule for the remaining steps.
+    /// Switch the learning-rate schedule for the remaining steps; it continues from
+    /// the current LR. Settings not given with --set keep the run's values.
+    #[command(after_help = "\
+Settings per schedule (--set KEY=VALUE, repeatable):
+  step       step_epochs (decay every N epochs), gamma (decay factor)
+  cosine     min_lr (the LR at the last step)
+  one-cycle  pct_start, div_factor, final_div_factor (final LR = peak / div / final_div)
+  plateau    plateau_factor, plateau_patience, plateau_threshold, min_lr
+  constant   none: it holds the current LR")]
     Schedule {
         #[arg(value_enum)]
         name: ScheduleName,
+        /// A setting of the new schedule, e.g. --set min_lr=1e-4.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+    /// Set the learning rate from the next step on. A constant schedule stays at
+    /// VALUE; step, cosine, one-cycle and plateau go on with their shape rescaled
+    /// so that they pass through VALUE now (cosine still ends at its min_lr scaled
+    /// alike, one-cycle at its final LR scaled alike). A running warm-up ends.
+    Lr {
+        #[arg(value_name = "VALUE")]
+        value: f64,
     },
     /// Train MODEL (see `fer models`) after this run: same settings, a new run directory.
     Queue { model: String },

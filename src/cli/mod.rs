@@ -62,8 +62,6 @@ pub fn error_message(error: &anyhow::Error) -> String {
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Loads `path` (a data cache written by `fer data --export-cache`, or anything
-/// `fer::data::load` reads), or the bundled sample when there is none.
 /// A dashboard whose model picker offers the zoo (the TUI does not know the models).
 pub fn dashboard_app(ascii: bool) -> fer::tui::App {
     let names = fer::model::model_names()
@@ -72,6 +70,8 @@ pub fn dashboard_app(ascii: bool) -> fer::tui::App {
     fer::tui::App::new(fer::tui::Theme::detect(ascii)).with_model_names(names.collect())
 }
 
+/// Loads `path` (a data cache written by `fer data --export-cache`, or anything
+/// `fer::data::load` reads), or the bundled sample when there is none.
 pub fn load_dataset(
     path: Option<&Path>,
     skip_bad_rows: bool,

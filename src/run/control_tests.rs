@@ -53,7 +53,9 @@ fn posted_commands_come_out_in_order_and_once() {
         Command::Pause,
         Command::SetSchedule {
             name: ScheduleName::Cosine,
+            settings: None,
         },
+        Command::SetLr { lr: 0.025 },
         Command::QueueModel {
             model: "vgg13".into(),
         },
@@ -70,8 +72,8 @@ fn posted_commands_come_out_in_order_and_once() {
     .unwrap();
     let taken = take_commands(&run).unwrap();
     let expected: Vec<Posted> = sent.iter().cloned().map(Posted::Command).collect();
-    assert_eq!(&taken[..4], &expected[..]);
-    assert!(matches!(&taken[4], Posted::Invalid { file, .. } if file == "zzz-by-hand.json"));
+    assert_eq!(&taken[..5], &expected[..]);
+    assert!(matches!(&taken[5], Posted::Invalid { file, .. } if file == "zzz-by-hand.json"));
     assert!(
         take_commands(&run).unwrap().is_empty(),
         "read files are deleted"

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::ConfusionMatrix;
-use crate::run::schedule::ScheduleName;
+use crate::run::schedule::{ScheduleConfig, ScheduleName};
 
 /// Metrics of one finished epoch; also one row of `metrics.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,6 +123,10 @@ pub enum Event {
         /// written before the field existed.
         #[serde(default)]
         epochs: usize,
+        /// The schedule's settings (what the dashboard's picker starts editing from);
+        /// absent in logs written before the field existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settings: Option<ScheduleConfig>,
     },
     Paused {
         epoch: usize,
@@ -213,8 +217,17 @@ pub enum Command {
     Pause,
     Resume,
     CheckpointNow,
+    /// Switch to the schedule `name`, continuing from the current LR; `settings`
+    /// (when given) replaces its settings first, warm-up aside.
     SetSchedule {
         name: ScheduleName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settings: Option<ScheduleConfig>,
+    },
+    /// The LR is `lr` from the next step on: a constant schedule stays there, the
+    /// others continue rescaled from it (a running warm-up ends).
+    SetLr {
+        lr: f64,
     },
     /// Train this architecture (a name from `fer models`) after the current run.
     QueueModel {
@@ -229,17 +242,31 @@ pub enum Command {
 }
 
 /// How people name a command (the dashboard's log, `fer ctl`'s answers):
-/// `pause`, `checkpoint now`, `schedule one-cycle`, `queue resnet8`, `unqueue 1`.
+/// `pause`, `checkpoint now`, `schedule cosine (min_lr 0)`, `lr 0.01`, `queue resnet8`,
+/// `unqueue 1`.
 impl std::fmt::Display for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Pause => write!(f, "pause"),
             Command::Resume => write!(f, "resume"),
             Command::CheckpointNow => write!(f, "checkpoint now"),
-            Command::SetSchedule { name } => match clap::ValueEnum::to_possible_value(name) {
-                Some(value) => write!(f, "schedule {}", value.get_name()),
-                None => write!(f, "schedule {name:?}"),
-            },
+            Command::SetSchedule { name, settings } => {
+                match clap::ValueEnum::to_possible_value(name) {
+                    Some(value) => write!(f, "schedule {}", value.get_name())?,
+                    None => write!(f, "schedule {name:?}")?,
+                }
+                match settings {
+                    Some(settings) if !name.settings().is_empty() => {
+                        let shown = ScheduleConfig {
+                            name: *name,
+                            ..settings.clone()
+                        };
+                        write!(f, " ({})", shown.describe_settings())
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Command::SetLr { lr } => write!(f, "lr {}", super::schedule::format_setting(*lr)),
             Command::QueueModel { model } => write!(f, "queue {model}"),
             // 1-based, as the queue pane numbers the entries.
             Command::RemoveQueued { index } => write!(f, "unqueue {}", index + 1),

@@ -13,6 +13,137 @@ pub enum ScheduleName {
     Plateau,
 }
 
+impl ScheduleName {
+    /// The settings this schedule reads (warm-up aside), as the dashboard's picker
+    /// offers them for editing.
+    pub fn settings(self) -> &'static [ScheduleSetting] {
+        use ScheduleSetting::*;
+        match self {
+            Self::Constant => &[],
+            Self::Step => &[StepEpochs, Gamma],
+            Self::Cosine => &[MinLr],
+            Self::OneCycle => &[PctStart, DivFactor, FinalDivFactor],
+            Self::Plateau => &[PlateauFactor, PlateauPatience, PlateauThreshold, MinLr],
+        }
+    }
+}
+
+/// One editable number of a `ScheduleConfig`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleSetting {
+    StepEpochs,
+    Gamma,
+    MinLr,
+    PctStart,
+    DivFactor,
+    FinalDivFactor,
+    PlateauFactor,
+    PlateauPatience,
+    PlateauThreshold,
+}
+
+impl ScheduleSetting {
+    /// The field's name in `config.ron`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::StepEpochs => "step_epochs",
+            Self::Gamma => "gamma",
+            Self::MinLr => "min_lr",
+            Self::PctStart => "pct_start",
+            Self::DivFactor => "div_factor",
+            Self::FinalDivFactor => "final_div_factor",
+            Self::PlateauFactor => "plateau_factor",
+            Self::PlateauPatience => "plateau_patience",
+            Self::PlateauThreshold => "plateau_threshold",
+        }
+    }
+
+    /// What the number does, in a few words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::StepEpochs => "decay every N epochs",
+            Self::Gamma => "decay factor",
+            Self::MinLr => "lowest LR",
+            Self::PctStart => "share of the run rising",
+            Self::DivFactor => "start LR = peak / this",
+            Self::FinalDivFactor => "final LR = start / this",
+            Self::PlateauFactor => "LR factor on a plateau",
+            Self::PlateauPatience => "bad epochs tolerated",
+            Self::PlateauThreshold => "relative gain that counts",
+        }
+    }
+
+    /// Whole numbers only (epochs, patience).
+    pub fn is_count(self) -> bool {
+        matches!(self, Self::StepEpochs | Self::PlateauPatience)
+    }
+}
+
+impl ScheduleConfig {
+    pub fn get(&self, setting: ScheduleSetting) -> f64 {
+        match setting {
+            ScheduleSetting::StepEpochs => self.step_epochs as f64,
+            ScheduleSetting::Gamma => self.gamma,
+            ScheduleSetting::MinLr => self.min_lr,
+            ScheduleSetting::PctStart => self.pct_start,
+            ScheduleSetting::DivFactor => self.div_factor,
+            ScheduleSetting::FinalDivFactor => self.final_div_factor,
+            ScheduleSetting::PlateauFactor => self.plateau_factor,
+            ScheduleSetting::PlateauPatience => self.plateau_patience as f64,
+            ScheduleSetting::PlateauThreshold => self.plateau_threshold,
+        }
+    }
+
+    /// Sets one number, then checks the whole config as `validate` does; on an
+    /// error nothing changed.
+    pub fn set(&mut self, setting: ScheduleSetting, value: f64) -> Result<(), ScheduleError> {
+        let invalid = |expected| ScheduleError::InvalidValue {
+            field: setting.key(),
+            value,
+            expected,
+        };
+        if setting.is_count() && (value.fract() != 0.0 || !(0.0..=1e9).contains(&value)) {
+            return Err(invalid("a whole number >= 0"));
+        }
+        let mut changed = self.clone();
+        match setting {
+            ScheduleSetting::StepEpochs => changed.step_epochs = value as usize,
+            ScheduleSetting::Gamma => changed.gamma = value,
+            ScheduleSetting::MinLr => changed.min_lr = value,
+            ScheduleSetting::PctStart => changed.pct_start = value,
+            ScheduleSetting::DivFactor => changed.div_factor = value,
+            ScheduleSetting::FinalDivFactor => changed.final_div_factor = value,
+            ScheduleSetting::PlateauFactor => changed.plateau_factor = value,
+            ScheduleSetting::PlateauPatience => changed.plateau_patience = value as usize,
+            ScheduleSetting::PlateauThreshold => changed.plateau_threshold = value,
+        }
+        changed.validate()?;
+        *self = changed;
+        Ok(())
+    }
+
+    /// `min_lr 0.001, pct_start 0.3`: the settings `name` reads.
+    pub fn describe_settings(&self) -> String {
+        self.name
+            .settings()
+            .iter()
+            .map(|&setting| format!("{} {}", setting.key(), format_setting(self.get(setting))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Shortest form that reads back exactly (`0.1`, `1e-4`, `10000`).
+pub fn format_setting(value: f64) -> String {
+    let plain = format!("{value}");
+    let scientific = format!("{value:e}");
+    if scientific.len() < plain.len() {
+        scientific
+    } else {
+        plain
+    }
+}
+
 /// Schedule settings. Fields missing from a serialised config take their defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -150,6 +281,42 @@ impl ScheduleConfig {
                 expected,
             }),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_read_and_written_by_name_and_checked() {
+        let mut config = ScheduleConfig {
+            name: ScheduleName::Plateau,
+            ..ScheduleConfig::default()
+        };
+        config.set(ScheduleSetting::PlateauPatience, 3.0).unwrap();
+        assert_eq!(config.plateau_patience, 3);
+        assert!(config.set(ScheduleSetting::PlateauPatience, 2.5).is_err());
+        let error = config.set(ScheduleSetting::PlateauFactor, 1.5).unwrap_err();
+        assert!(error.to_string().contains("plateau_factor"), "{error}");
+        assert_eq!(
+            config.plateau_factor, 0.5,
+            "a refused value changes nothing"
+        );
+        assert_eq!(
+            config.describe_settings(),
+            "plateau_factor 0.5, plateau_patience 3, plateau_threshold 1e-4, min_lr 0"
+        );
+        for name in [
+            ScheduleName::Step,
+            ScheduleName::OneCycle,
+            ScheduleName::Cosine,
+        ] {
+            for &setting in name.settings() {
+                let value = config.get(setting);
+                config.set(setting, value).unwrap();
+            }
         }
     }
 }

@@ -496,6 +496,7 @@ impl<B: AutodiffBackend> Engine<B> {
             current_lr: self.state.schedule.lr(),
             plan: self.state.schedule.plan(200),
             epochs: self.state.config.epochs,
+            settings: Some(self.state.schedule.config().clone()),
         };
         self.emit(event);
     }

@@ -74,10 +74,31 @@ impl Schedule {
     /// `base_lr / self.base_lr()`, so the schedule keeps its shape and step, and
     /// `lr()` changes by that factor.
     pub fn set_base_lr(&mut self, base_lr: f64) {
-        let factor = base_lr / self.base_lr;
+        self.scale(base_lr / self.base_lr);
+        self.base_lr = base_lr;
+    }
+
+    fn scale(&mut self, factor: f64) {
         self.curve.scale(factor);
         self.config.min_lr *= factor;
-        self.base_lr = base_lr;
+        self.base_lr *= factor;
+    }
+
+    /// The LR is `lr` from the current step on (`fer ctl RUN lr`, the dashboard's
+    /// `l`): the curve is scaled so that it passes through `lr` here, so constant
+    /// stays at `lr` and the others keep their shape from it (`set_base_lr`). A
+    /// running warm-up ends: whoever sets the LR has taken over from it. A curve at
+    /// zero (cosine at its end with `min_lr` 0) cannot be scaled and holds `lr`.
+    pub fn set_lr(&mut self, lr: f64) {
+        let curve_lr = self.curve.lr_at(self.step);
+        self.warmup.steps = 0;
+        self.config.warmup_epochs = 0.0;
+        match self.curve {
+            // Exactly `lr`, not `lr` up to the rounding of a scale factor.
+            Curve::Constant { .. } => self.curve = Curve::Constant { lr },
+            _ if curve_lr > 0.0 && curve_lr.is_finite() => self.scale(lr / curve_lr),
+            _ => self.curve = Curve::Constant { lr },
+        }
     }
 
     /// Plateau reduces its LR here; the other schedules ignore it.

@@ -1,12 +1,14 @@
 //! The dashboard's state plus what only the interface knows (overlays, which
 //! chart is large), and the mapping from keys to engine commands.
 
+mod editing;
 mod keys;
 
 use crate::run::{Command, Event};
 use crate::tui::state::{DashboardState, LogLevel};
 use crate::tui::theme::Theme;
 
+pub use editing::{NumberInput, ScheduleEditor};
 pub use keys::{KEY_HELP, QUIT_KEYS, READ_ONLY_NOTE, WATCHER_QUIT_HELP};
 
 /// What a key press asks of the outside world.
@@ -47,7 +49,7 @@ impl ChartFocus {
 }
 
 /// A box drawn over the dashboard that takes the keys while open.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Overlay {
     #[default]
     None,
@@ -55,13 +57,17 @@ pub enum Overlay {
     SchedulePicker {
         selected: usize,
     },
+    /// The chosen schedule's settings, edited before it is applied.
+    ScheduleEditor(ScheduleEditor),
+    /// A new learning rate being typed.
+    LrInput(NumberInput),
     ModelPicker {
         selected: usize,
     },
     ConfirmQuit,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UiState {
     pub large_chart: ChartFocus,
     pub overlay: Overlay,

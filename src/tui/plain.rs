@@ -184,6 +184,7 @@ mod tests {
             current_lr: 0.05,
             plan: Vec::new(),
             epochs: 14,
+            settings: None,
         });
         let progress = Event::Progress {
             epoch: 2,

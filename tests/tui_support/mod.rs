@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use fer::metrics::ConfusionMatrix;
+use fer::run::schedule::{ScheduleConfig, ScheduleName};
 use fer::run::{CheckpointKind, EpochMetrics, Event};
-use fer::train::schedule::ScheduleName;
 use fer::tui::{App, Theme};
 
 /// FER2013 PublicTest images per class.
@@ -137,6 +137,10 @@ pub fn schedule_plan() -> Event {
             .map(|step| (step, cosine_lr(step)))
             .collect(),
         epochs: EPOCHS,
+        settings: Some(ScheduleConfig {
+            name: ScheduleName::Cosine,
+            ..ScheduleConfig::default()
+        }),
     }
 }
 

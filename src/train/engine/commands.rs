@@ -41,13 +41,29 @@ impl<B: AutodiffBackend> Engine<B> {
                 self.retry_writes();
                 self.checkpoint(CheckpointKind::Last)?;
             }
-            Command::SetSchedule { name } => {
+            Command::SetSchedule { name, settings } => {
                 let config = ScheduleConfig {
                     name: *name,
-                    ..self.state.schedule.config().clone()
+                    ..settings
+                        .clone()
+                        .unwrap_or_else(|| self.state.schedule.config().clone())
                 };
+                if let Err(error) = config.validate() {
+                    self.reject(command, &error.to_string());
+                    return Ok(());
+                }
                 self.state.schedule.replace(config);
                 self.state.config.schedule = self.state.schedule.config().clone();
+                self.emit_plan();
+            }
+            Command::SetLr { lr } => {
+                if !(lr.is_finite() && *lr > 0.0) {
+                    self.reject(command, "the LR must be a finite number > 0");
+                    return Ok(());
+                }
+                self.state.schedule.set_lr(*lr);
+                self.state.config.schedule = self.state.schedule.config().clone();
+                self.state.config.lr = self.state.schedule.base_lr();
                 self.emit_plan();
             }
             Command::QueueModel { model } => {

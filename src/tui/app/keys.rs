@@ -12,7 +12,8 @@ use crate::tui::state::{LogLevel, RunStatus};
 pub const KEY_HELP: &[(&str, &str)] = &[
     ("p / space", "pause or resume training"),
     ("c", "save a checkpoint now"),
-    ("s", "change the learning-rate schedule"),
+    ("s", "change the LR schedule (enter edits its settings)"),
+    ("l", "set the learning rate from the next step on"),
     ("n", "queue a model to train after this run"),
     ("d", "remove the selected queued model"),
     ("up/down, j/k", "select in the queue or a picker"),
@@ -37,7 +38,7 @@ impl App {
         }
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        match self.ui.overlay {
+        match self.ui.overlay.clone() {
             Overlay::None if ctrl_c => self.request_quit(),
             Overlay::None => self.main_key(key.code),
             Overlay::Help => {
@@ -45,6 +46,8 @@ impl App {
                 Vec::new()
             }
             Overlay::SchedulePicker { selected } => self.schedule_picker_key(key.code, selected),
+            Overlay::ScheduleEditor(editor) => self.schedule_editor_key(key.code, editor),
+            Overlay::LrInput(input) => self.lr_input_key(key.code, input),
             Overlay::ModelPicker { selected } => self.model_picker_key(key.code, selected),
             Overlay::ConfirmQuit if ctrl_c => stop_and_quit(),
             Overlay::ConfirmQuit => self.confirm_quit_key(key.code),
@@ -56,6 +59,7 @@ impl App {
             KeyCode::Char('p' | ' ') => self.toggle_pause(),
             KeyCode::Char('c') => self.checkpoint_now(),
             KeyCode::Char('s') => self.open_schedule_picker(),
+            KeyCode::Char('l' | 'L') => self.open_lr_input(),
             KeyCode::Char('n') => self.open_model_picker(),
             KeyCode::Char('d') | KeyCode::Delete => self.remove_selected_queued(),
             KeyCode::Up | KeyCode::Char('k') => self.move_queue_selection(-1),
@@ -87,7 +91,7 @@ impl App {
     }
 
     /// Like `may_steer`, and the run must still be going.
-    fn may_steer_run(&mut self) -> bool {
+    pub(super) fn may_steer_run(&mut self) -> bool {
         if !self.may_steer() {
             return false;
         }
@@ -98,7 +102,7 @@ impl App {
         true
     }
 
-    fn send(&mut self, command: Command) -> Vec<Action> {
+    pub(super) fn send(&mut self, command: Command) -> Vec<Action> {
         self.state.log(
             LogLevel::Info,
             format!("requested: {}", command_label(&command)),
@@ -167,13 +171,10 @@ impl App {
                 self.ui.overlay = Overlay::SchedulePicker { selected };
                 Vec::new()
             }
-            KeyCode::Enter => {
-                self.close_overlay();
-                match schedules.get(selected) {
-                    Some(&name) => self.send(Command::SetSchedule { name }),
-                    None => Vec::new(),
-                }
-            }
+            KeyCode::Enter => match schedules.get(selected) {
+                Some(&name) => self.choose_schedule(name),
+                None => Vec::new(),
+            },
             KeyCode::Esc | KeyCode::Char('q') => {
                 self.close_overlay();
                 Vec::new()
@@ -241,7 +242,7 @@ fn direction(code: KeyCode) -> isize {
 }
 
 /// `index + delta`, kept inside `0..len` (0 when empty).
-fn step_within(index: usize, delta: isize, len: usize) -> usize {
+pub(super) fn step_within(index: usize, delta: isize, len: usize) -> usize {
     if len == 0 {
         return 0;
     }

@@ -67,9 +67,13 @@ impl DashboardState {
                 current_lr,
                 plan,
                 epochs,
+                settings,
             } => {
                 if *epochs > 0 {
                     self.progress.epochs = *epochs;
+                }
+                if settings.is_some() {
+                    self.schedule_settings = settings.clone();
                 }
                 self.on_schedule_plan(*name, *current_lr, plan);
             }

@@ -13,7 +13,7 @@ mod series;
 use std::time::Instant;
 
 use crate::metrics::ConfusionMatrix;
-use crate::run::schedule::ScheduleName;
+use crate::run::schedule::{ScheduleConfig, ScheduleName};
 
 pub use clock::{EtaModel, LiveClock, Position};
 pub use log::{LogLevel, LogLine, LogRing, LOG_CAPACITY};
@@ -140,6 +140,8 @@ pub struct DashboardState {
     /// (global step, lr) the current schedule plans for the rest of the run.
     pub lr_plan: Vec<(f64, f64)>,
     pub schedule: Option<ScheduleName>,
+    /// The running schedule's settings, from its latest plan (older logs lack them).
+    pub schedule_settings: Option<ScheduleConfig>,
     /// Validation recall per class of the last epoch, and of the one before.
     pub val_recall: Vec<f64>,
     pub previous_val_recall: Option<Vec<f64>>,

@@ -7,32 +7,56 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::centered;
+use crate::run::schedule::{format_setting, ScheduleConfig};
+use crate::tui::app::ScheduleEditor;
 use crate::tui::app::{App, Overlay, KEY_HELP, QUIT_KEYS, READ_ONLY_NOTE, WATCHER_QUIT_HELP};
-use crate::tui::labels::{all_schedules, schedule_label};
+use crate::tui::labels::{all_schedules, learning_rate, schedule_label};
+use crate::tui::state::LogLevel;
 use crate::tui::theme::Theme;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    match app.ui().overlay {
+    match &app.ui().overlay {
         Overlay::None => {}
         Overlay::Help => render_help(app, area, buf, theme),
         Overlay::SchedulePicker { selected } => {
-            let current = app.state.schedule;
-            let items: Vec<String> = all_schedules()
-                .iter()
-                .map(|&name| {
-                    let marker = if Some(name) == current {
-                        "  (current)"
-                    } else {
-                        ""
-                    };
-                    format!("{}{marker}", schedule_label(name))
-                })
-                .collect();
+            let items = schedule_items(app);
             render_picker(
-                "Schedule (enter apply, esc cancel)",
+                "Schedule (enter choose, esc cancel)",
                 &items,
-                selected,
+                *selected,
+                area,
+                buf,
+                theme,
+            );
+        }
+        Overlay::ScheduleEditor(editor) => {
+            let lines = editor_lines(editor, theme);
+            let title = format!(
+                "{} settings (up/down move, enter apply, esc cancel)",
+                schedule_label(editor.name())
+            );
+            render_box(&title, lines, 56, area, buf, theme);
+        }
+        Overlay::LrInput(input) => {
+            let now = learning_rate(app.state.progress.lr);
+            let mut lines = vec![
+                Line::raw(format!("LR now {now}; new LR: {}_", input.text)),
+                Line::styled(
+                    "from the next step on; the schedule goes on rescaled",
+                    theme.dim(),
+                ),
+            ];
+            if let Some(error) = &input.error {
+                lines.push(Line::styled(
+                    error.clone(),
+                    theme.log_level(LogLevel::Error),
+                ));
+            }
+            render_box(
+                "Learning rate (enter apply, esc cancel)",
+                lines,
+                56,
                 area,
                 buf,
                 theme,
@@ -42,7 +66,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             render_picker(
                 "Queue a model (enter add, esc cancel)",
                 app.model_names(),
-                selected,
+                *selected,
                 area,
                 buf,
                 theme,
@@ -56,6 +80,61 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             render_box("Quit", lines, 46, area, buf, theme);
         }
     }
+}
+
+/// Each schedule with the settings it would start with; the current one marked.
+fn schedule_items(app: &App) -> Vec<String> {
+    let current = app.state.schedule;
+    let settings = app.state.schedule_settings.clone().unwrap_or_default();
+    all_schedules()
+        .iter()
+        .map(|&name| {
+            let marker = if Some(name) == current { " *" } else { "" };
+            let described = ScheduleConfig {
+                name,
+                ..settings.clone()
+            }
+            .describe_settings();
+            format!("{:<10}{marker:<2} {described}", schedule_label(name))
+        })
+        .collect()
+}
+
+/// One line per setting: key, value (the selected one as typed), meaning.
+fn editor_lines<'a>(editor: &ScheduleEditor, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = editor
+        .name()
+        .settings()
+        .iter()
+        .enumerate()
+        .map(|(index, &setting)| {
+            if index == editor.field {
+                let text = format!("> {:<18} {}_", setting.key(), editor.input.text);
+                Line::styled(
+                    format!("{text:<34} {}", setting.meaning()),
+                    theme.selected(),
+                )
+            } else {
+                let value = format_setting(editor.settings.get(setting));
+                Line::raw(format!(
+                    "  {:<18} {value:<13} {}",
+                    setting.key(),
+                    setting.meaning()
+                ))
+            }
+        })
+        .collect();
+    if let Some(error) = &editor.input.error {
+        lines.push(Line::styled(
+            error.clone(),
+            theme.log_level(LogLevel::Error),
+        ));
+    }
+    lines.push(Line::styled(
+        "the new schedule continues from the current LR",
+        theme.dim(),
+    ));
+    lines
 }
 
 fn render_help(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
