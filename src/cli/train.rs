@@ -125,7 +125,7 @@ pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Resul
         config.model = SAMPLE_MODEL.into();
         config.epochs = SAMPLE_EPOCHS;
     }
-    config.apply_overrides(&overrides);
+    config.apply_overrides(overrides);
     config.model = fer::model::canonical_name(&config.model)
         .map_err(|e| UserError(e.to_string()))?
         .to_string();
