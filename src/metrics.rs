@@ -16,6 +16,21 @@ use serde::{Deserialize, Serialize};
 
 pub use tables::{confusion_table, per_class_table};
 
+/// Index of the largest value (the first of equals; 0 when empty): the predicted class.
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
 /// Why a confusion-matrix update was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsError {

@@ -17,6 +17,7 @@ use fer::device::{self, BackendTask, Device};
 use fer::report::ReportError;
 use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
+use fer::tui::faces::FaceImages;
 use fer::tui::plain::PlainView;
 use fer::tui::{run_dashboard, Action};
 
@@ -43,6 +44,8 @@ pub struct Session {
     commands: Sender<Command>,
     driver: JoinHandle<Result<Vec<FinishedRun>>>,
     view: ViewArgs,
+    /// The validation images of the run being trained, for the faces pane.
+    faces: FaceImages,
 }
 
 impl Session {
@@ -61,15 +64,18 @@ impl Session {
         };
         let control = commands.clone();
         signals::install_checkpoint_handler(commands.clone());
+        let faces = FaceImages::default();
+        let shown = faces.clone();
         let driver = thread::Builder::new()
             .name(fer::run::ENGINE_THREAD.into())
-            .spawn(move || drive(plan, io, &control))
+            .spawn(move || drive(plan, io, &control, &shown))
             .context("starting the engine thread")?;
         Ok(Self {
             events,
             commands,
             driver,
             view,
+            faces,
         })
     }
 
@@ -84,7 +90,8 @@ impl Session {
         if interactive {
             let commands = self.commands.clone();
             let mut stop_sent = false;
-            dashboard = run_dashboard(super::dashboard_app(view.ascii), &self.events, |action| {
+            let app = super::dashboard_app(view.ascii).with_faces(None, self.faces.clone());
+            dashboard = run_dashboard(app, &self.events, |action| {
                 stop_sent |= action == Action::Send(Command::Stop);
                 forward(action, &commands)
             })
@@ -143,6 +150,7 @@ fn drive(
     mut plan: SessionPlan,
     io: EngineIo,
     control: &Sender<Command>,
+    faces: &FaceImages,
 ) -> Result<Vec<FinishedRun>> {
     let mut data = DataCache::default();
     if let Some((setup, _)) = &plan.first {
@@ -171,6 +179,7 @@ fn drive(
     }) = current.take()
     {
         let run = setup.run.clone();
+        faces.set(Ok(std::sync::Arc::new(setup.dataset.val.clone())));
         let (result, returned) = device::dispatch(device, EngineTask { setup, io });
         write_model_card(&run, returned.as_ref());
         let outcome = result?;

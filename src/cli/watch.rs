@@ -12,8 +12,11 @@ use anyhow::{Context, Result};
 
 use super::args::WatchArgs;
 use super::{summary, UserError};
+use fer::data::Split;
 use fer::run::control::{live_engine, post_command};
 use fer::run::{Command, Event, EventTail, RunDir};
+use fer::train::TrainConfig;
+use fer::tui::faces::FaceImages;
 use fer::tui::plain::PlainView;
 use fer::tui::{run_dashboard, Action};
 
@@ -84,7 +87,11 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         .context("starting the thread that follows events.jsonl")?;
     let app = super::dashboard_app(args.ascii)
         .with_read_only(!args.control)
-        .with_watching(true);
+        .with_watching(true)
+        .with_faces(
+            Some(run.path().to_path_buf()),
+            load_faces_in_background(run),
+        );
     let app = run_dashboard(app, &events, |action| match action {
         Action::Send(command) => steer(&lock(&current), &command),
         Action::Quit => Ok(()),
@@ -94,6 +101,32 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         super::say(line);
     }
     Ok(())
+}
+
+/// The run's validation images for the faces pane, read from its data set (as its
+/// config.ron names it) on a thread, so the dashboard shows at once.
+fn load_faces_in_background(run: &RunDir) -> FaceImages {
+    let images = FaceImages::default();
+    let filled = images.clone();
+    let config_path = run.config_path();
+    let load = move || -> Result<Arc<Split>> {
+        let text = std::fs::read_to_string(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))?;
+        let config: TrainConfig =
+            ron::from_str(&text).with_context(|| format!("reading {}", config_path.display()))?;
+        let dataset =
+            super::load_dataset(config.data.as_deref(), config.skip_bad_rows, config.seed)?;
+        Ok(Arc::new(dataset.val))
+    };
+    let spawned = thread::Builder::new()
+        .name("fer-faces".into())
+        .spawn(move || filled.set(load().map_err(|e| super::error_message(&e))));
+    if let Err(error) = spawned {
+        images.set(Err(format!(
+            "could not start loading the data set: {error}"
+        )));
+    }
+    images
 }
 
 /// Sends every event, old and new, following the queue from run to run, until the

@@ -6,6 +6,7 @@ pub mod control;
 mod dir;
 mod error;
 mod events;
+pub mod faces;
 pub mod format;
 pub mod nonfinite;
 pub mod overrides;
@@ -23,6 +24,7 @@ pub use dir::{
 };
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
+pub use faces::{ValidationFaces, FACES_FILE};
 pub use predictions::{PredictedSplit, Predictions, PREDICTIONS_DIR};
 pub use queue::{QueueEntries, QueueState, QueuedRun, RunQueue, QUEUE_FILE};
 pub use storage::{Disk, RunFile, Storage};

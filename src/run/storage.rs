@@ -69,10 +69,11 @@ pub enum RunFile {
     Events,
     Predictions(PredictedSplit),
     Summary,
+    Faces,
 }
 
 impl RunFile {
-    pub const ALL: [RunFile; 7] = [
+    pub const ALL: [RunFile; 8] = [
         RunFile::Checkpoint(CheckpointKind::Last),
         RunFile::Checkpoint(CheckpointKind::Best),
         RunFile::Metrics,
@@ -80,6 +81,7 @@ impl RunFile {
         RunFile::Predictions(PredictedSplit::Val),
         RunFile::Predictions(PredictedSplit::Test),
         RunFile::Summary,
+        RunFile::Faces,
     ];
 
     pub fn path(self, run: &RunDir) -> PathBuf {
@@ -89,6 +91,7 @@ impl RunFile {
             RunFile::Events => run.events_path(),
             RunFile::Predictions(split) => run.predictions_path(split),
             RunFile::Summary => run.summary_path(),
+            RunFile::Faces => run.faces_path(),
         }
     }
 }
@@ -104,6 +107,7 @@ impl fmt::Display for RunFile {
             RunFile::Predictions(PredictedSplit::Val) => "predictions/val.csv",
             RunFile::Predictions(PredictedSplit::Test) => "predictions/test.csv",
             RunFile::Summary => super::SUMMARY_FILE,
+            RunFile::Faces => super::FACES_FILE,
         };
         f.write_str(name)
     }

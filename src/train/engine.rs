@@ -26,7 +26,7 @@ use super::{model_from_bytes, TrainError};
 use crate::data::{Dataset, NUM_CLASSES};
 use crate::run::{
     CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, Predictions, RunDir,
-    RunFile, RunQueue,
+    RunFile, RunQueue, ValidationFaces,
 };
 
 mod budget;
@@ -337,6 +337,7 @@ impl<B: AutodiffBackend> Engine<B> {
         self.state.history.push(metrics.clone());
         self.retry_writes();
         self.write_metrics();
+        self.write_faces(epoch, &probabilities);
         self.emit(Event::EpochFinished(metrics.clone()));
         // Before the checkpoints, so that they carry the new plan.
         self.fit_time_budget(metrics.seconds);
@@ -475,6 +476,14 @@ impl<B: AutodiffBackend> Engine<B> {
                 self.emit(Event::Warning { message });
             }
         }
+    }
+
+    /// Before `EpochFinished`, so that a viewer the event wakes reads this epoch's.
+    fn write_faces(&mut self, epoch: usize, probabilities: &[[f32; NUM_CLASSES]]) {
+        let labels = &self.setup.dataset.val.labels;
+        let faces = ValidationFaces::from_predictions(epoch, labels, probabilities);
+        let content = format!("epoch {epoch}");
+        self.write_file(RunFile::Faces, faces.to_json(), content, None);
     }
 
     fn write_metrics(&mut self) {

@@ -7,6 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::augment::{upload_images, Augmenter};
 use super::config::Tta;
 use crate::data::{Split, IMAGE_PIXELS, NUM_CLASSES};
+pub use crate::metrics::argmax;
 use crate::metrics::ConfusionMatrix;
 use crate::model::Model;
 
@@ -97,20 +98,6 @@ pub fn evaluate<B: Backend>(
         loss: loss_sum / split.len().max(1) as f64,
         probabilities,
     }
-}
-
-pub fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-            if v > best.1 {
-                (i, v)
-            } else {
-                best
-            }
-        })
-        .0
 }
 
 trait ElemToF64 {

@@ -4,7 +4,10 @@
 mod editing;
 mod keys;
 
+use std::path::PathBuf;
+
 use crate::run::{Command, Event};
+use crate::tui::faces::{FaceDrawing, FaceImages, FacesPane};
 use crate::tui::state::{DashboardState, LogLevel};
 use crate::tui::theme::Theme;
 
@@ -83,6 +86,7 @@ pub struct App {
     watching: bool,
     /// Architectures the model picker offers.
     model_names: Vec<String>,
+    faces: FacesPane,
 }
 
 impl App {
@@ -96,7 +100,36 @@ impl App {
             read_only: false,
             watching: false,
             model_names: Vec::new(),
+            faces: FacesPane::default(),
         }
+    }
+
+    /// Where the faces pane finds the run (`faces.json`) and its validation images.
+    pub fn with_faces(mut self, run_dir: Option<PathBuf>, images: FaceImages) -> Self {
+        self.faces = FacesPane::new(run_dir, images);
+        self
+    }
+
+    pub fn faces(&self) -> &FacesPane {
+        &self.faces
+    }
+
+    /// True when the faces pane needs to know how this terminal draws images.
+    pub fn faces_need_drawing(&self) -> bool {
+        self.faces.needs_drawing() && !self.theme.is_ascii()
+    }
+
+    pub fn set_face_drawing(&mut self, drawing: FaceDrawing) {
+        self.faces.set_drawing(drawing);
+    }
+
+    /// Call before drawing: reads the run's latest faces and prepares the selected
+    /// cell's pictures while the pane is open (ASCII shades without colour).
+    pub fn prepare_faces(&mut self) {
+        if self.faces.needs_drawing() && self.theme.is_ascii() {
+            self.faces.set_drawing(FaceDrawing::Ascii);
+        }
+        self.faces.prepare();
     }
 
     /// Read-only: steering keys only log why they did nothing.
@@ -140,6 +173,11 @@ impl App {
     /// Folds an engine event in (see `DashboardState::apply_at`).
     pub fn apply_at(&mut self, event: &Event, at: std::time::Instant) {
         self.state.apply_at(event, at);
+        match event {
+            Event::RunStarted { run_dir, .. } => self.faces.follow_run(run_dir),
+            Event::EpochFinished(_) => self.faces.mark_stale(),
+            _ => {}
+        }
     }
 
     fn close_overlay(&mut self) {

@@ -16,7 +16,10 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 use crate::run::Event;
+use ratatui_image::picker::Picker;
+
 use crate::tui::app::{Action, App};
+use crate::tui::faces::FaceDrawing;
 use crate::tui::state::LogLevel;
 use crate::tui::view;
 
@@ -137,6 +140,10 @@ pub fn run_dashboard(
         let clock_due =
             app.state.clock.is_running() && since_draw.is_none_or(|d| d >= CLOCK_REDRAW);
         if (dirty || clock_due) && since_draw.is_none_or(|d| d >= MIN_FRAME_INTERVAL) {
+            if app.faces_need_drawing() {
+                app.set_face_drawing(FaceDrawing::Picture(face_picker()));
+            }
+            app.prepare_faces();
             guard.terminal.draw(|frame| view::draw(frame, &app))?;
             last_draw = Some(now);
             dirty = false;
@@ -173,6 +180,15 @@ pub fn run_dashboard(
             _ => {}
         }
     }
+}
+
+/// How this terminal can draw faces: it is asked (kitty, sixel, iTerm2 graphics),
+/// unless `FER_GRAPHICS=off`; half-blocks when it does not answer.
+fn face_picker() -> Picker {
+    if std::env::var("FER_GRAPHICS").is_ok_and(|value| value == "off") {
+        return Picker::halfblocks();
+    }
+    Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())
 }
 
 /// What the keyboard side of the terminal has for us.

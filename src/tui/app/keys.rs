@@ -13,10 +13,21 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("p / space", "pause or resume training"),
     ("c", "save a checkpoint now"),
     ("s", "change the LR schedule (enter edits its settings)"),
-    ("l", "set the learning rate from the next step on"),
+    (
+        "l / L",
+        "set the learning rate from the next step on (L with faces open)",
+    ),
+    ("f", "show the faces behind a confusion cell"),
+    (
+        "arrows, hjkl",
+        "with faces open: move over the confusion matrix",
+    ),
     ("n", "queue a model to train after this run"),
     ("d", "remove the selected queued model"),
-    ("up/down, j/k", "select in the queue or a picker"),
+    (
+        "up/down, j/k",
+        "select in the queue (faces closed) or a picker",
+    ),
     ("tab / v", "cycle which chart is large"),
     ("enter / esc", "apply / cancel a picker"),
     ("?", "toggle this help"),
@@ -59,6 +70,14 @@ impl App {
             KeyCode::Char('p' | ' ') => self.toggle_pause(),
             KeyCode::Char('c') => self.checkpoint_now(),
             KeyCode::Char('s') => self.open_schedule_picker(),
+            KeyCode::Char('f') => {
+                self.faces.toggle();
+                Vec::new()
+            }
+            KeyCode::Up | KeyCode::Char('k') if self.faces.visible => self.move_faces(-1, 0),
+            KeyCode::Down | KeyCode::Char('j') if self.faces.visible => self.move_faces(1, 0),
+            KeyCode::Left | KeyCode::Char('h') if self.faces.visible => self.move_faces(0, -1),
+            KeyCode::Right | KeyCode::Char('l') if self.faces.visible => self.move_faces(0, 1),
             KeyCode::Char('l' | 'L') => self.open_lr_input(),
             KeyCode::Char('n') => self.open_model_picker(),
             KeyCode::Char('d') | KeyCode::Delete => self.remove_selected_queued(),
@@ -79,6 +98,11 @@ impl App {
             KeyCode::Char('q') => self.request_quit(),
             _ => Vec::new(),
         }
+    }
+
+    fn move_faces(&mut self, rows: isize, columns: isize) -> Vec<Action> {
+        self.faces.move_cursor(rows, columns);
+        Vec::new()
     }
 
     /// False (with a log line saying why) when steering is not possible.

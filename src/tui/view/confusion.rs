@@ -35,6 +35,17 @@ pub const FULL_WIDTH: u16 = FULL.width();
 pub const COMPACT_WIDTH: u16 = COMPACT.width();
 
 pub fn render(state: &DashboardState, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    render_with_cursor(state, None, area, buf, theme);
+}
+
+/// With the faces pane open, the selected (true, predicted) cell is marked `>`.
+pub fn render_with_cursor(
+    state: &DashboardState,
+    cursor: Option<(usize, usize)>,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
     let title = match &state.confusion {
         Some((ConfusionSource::Validation { epoch }, _)) => {
             format!("Confusion % (val, epoch {epoch})")
@@ -60,7 +71,7 @@ pub fn render(state: &DashboardState, area: Rect, buf: &mut Buffer, theme: &Them
         normalised
             .iter()
             .enumerate()
-            .map(|(truth, row)| row_line(truth, row, geometry, theme)),
+            .map(|(truth, row)| row_line(truth, row, cursor, geometry, theme)),
     );
     Paragraph::new(lines).render(inner, buf);
 }
@@ -89,24 +100,42 @@ fn header_line(geometry: Geometry, theme: &Theme) -> Line<'static> {
     Line::styled(text, theme.dim())
 }
 
-fn row_line(truth: usize, row: &[f64], geometry: Geometry, theme: &Theme) -> Line<'static> {
+fn row_line(
+    truth: usize,
+    row: &[f64],
+    cursor: Option<(usize, usize)>,
+    geometry: Geometry,
+    theme: &Theme,
+) -> Line<'static> {
     let mut spans = vec![Span::raw(class_name(truth, geometry))];
-    spans.extend(
-        row.iter()
-            .enumerate()
-            .map(|(predicted, &fraction)| cell(truth == predicted, fraction, geometry.cell, theme)),
-    );
+    spans.extend(row.iter().enumerate().map(|(predicted, &fraction)| {
+        let selected = cursor == Some((truth, predicted));
+        cell(truth == predicted, selected, fraction, geometry.cell, theme)
+    }));
     Line::from(spans)
 }
 
-fn cell(diagonal: bool, fraction: f64, width: usize, theme: &Theme) -> Span<'static> {
+fn cell(
+    diagonal: bool,
+    selected: bool,
+    fraction: f64,
+    width: usize,
+    theme: &Theme,
+) -> Span<'static> {
     let percent = (100.0 * fraction).round() as u32;
-    let text = match (diagonal, percent) {
+    let mut text = match (diagonal, percent) {
         (true, _) => format!("[{percent}]"),
         (false, 0) => ".".to_string(),
         (false, _) => percent.to_string(),
     };
-    let style = if diagonal {
+    let style = if selected {
+        if text.len() >= width {
+            // `>[100]` does not fit a compact cell: the mark replaces the brackets.
+            text = percent.to_string();
+        }
+        text.insert(0, '>');
+        theme.selected()
+    } else if diagonal {
         theme.heat(fraction).patch(theme.emphasis())
     } else {
         theme.heat(fraction)

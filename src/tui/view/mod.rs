@@ -3,6 +3,7 @@
 
 mod charts;
 mod confusion;
+mod faces;
 mod header;
 mod log;
 mod overlay;
@@ -20,6 +21,7 @@ use crate::tui::theme::Theme;
 
 pub use charts::render as render_chart;
 pub use confusion::render as render_confusion;
+pub use faces::render as render_faces;
 pub use header::render as render_header;
 pub use log::{render_log, render_queue};
 pub use overlay::render as render_overlay;
@@ -66,6 +68,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_full(app: &App, area: Rect, buf: &mut Buffer) {
+    if app.faces().visible {
+        return render_full_with_faces(app, area, buf);
+    }
     let (state, theme) = (&app.state, app.theme());
     let [header, progress, charts, classes, bottom, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -90,6 +95,32 @@ fn render_full(app: &App, area: Rect, buf: &mut Buffer) {
         Layout::horizontal([Constraint::Min(0), Constraint::Length(QUEUE_WIDTH)]).areas(bottom);
     log::render_log(state, log, buf, theme);
     log::render_queue(state, queue, buf, theme);
+    render_footer(app, footer, buf, false);
+}
+
+/// The faces pane takes the charts' and the log's room; the confusion matrix
+/// stays, with the cursor on it.
+fn render_full_with_faces(app: &App, area: Rect, buf: &mut Buffer) {
+    let (state, theme) = (&app.state, app.theme());
+    let [header, progress, faces_area, classes, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(PROGRESS_HEIGHT),
+        Constraint::Min(MIN_CHART_HEIGHT),
+        Constraint::Length(CLASS_ROW_HEIGHT),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(state, header, buf, theme);
+    progress::render(state, progress, buf, theme);
+    faces::render(app, faces_area, buf);
+    let [per_class, confusion] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(confusion::FULL_WIDTH),
+    ])
+    .areas(classes);
+    per_class::render(state, per_class, buf, theme);
+    let cursor = Some(app.faces().cursor);
+    confusion::render_with_cursor(state, cursor, confusion, buf, theme);
     render_footer(app, footer, buf, false);
 }
 
@@ -119,10 +150,22 @@ fn render_compact(app: &App, area: Rect, buf: &mut Buffer) {
     .areas(area);
     header::render(state, header, buf, theme);
     progress::render(state, progress, buf, theme);
-    if chart.height >= MIN_CHART_HEIGHT {
+    let cursor = app.faces().visible.then_some(app.faces().cursor);
+    if cursor.is_some() {
+        faces::render(app, chart, buf);
+    } else if chart.height >= MIN_CHART_HEIGHT {
         charts::render(app.ui().large_chart, state, chart, buf, theme);
     }
-    if classes.width >= confusion::COMPACT_WIDTH + MIN_PER_CLASS_WIDTH {
+    if cursor.is_some() {
+        // The cursor needs the matrix: it takes the row, per-class bars or not.
+        let [per_class, confusion] = Layout::horizontal([
+            Constraint::Min(0),
+            Constraint::Length(confusion::COMPACT_WIDTH),
+        ])
+        .areas(classes);
+        per_class::render(state, per_class, buf, theme);
+        confusion::render_with_cursor(state, cursor, confusion, buf, theme);
+    } else if classes.width >= confusion::COMPACT_WIDTH + MIN_PER_CLASS_WIDTH {
         let [per_class, confusion] = Layout::horizontal([
             Constraint::Min(0),
             Constraint::Length(confusion::COMPACT_WIDTH),
@@ -140,11 +183,11 @@ fn render_compact(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_footer(app: &App, area: Rect, buf: &mut Buffer, with_last_log_line: bool) {
     let theme = app.theme();
     let hints = if app.is_read_only() {
-        "read-only  tab chart  ? help  q quit"
+        "read-only  f faces  tab chart  ? help  q quit"
     } else if app.is_watching() {
-        "p pause  c checkpoint  s schedule  n queue  tab chart  ? help  q leave (the run goes on)"
+        "p pause  c checkpoint  s schedule  l lr  f faces  n queue  ? help  q leave (the run goes on)"
     } else {
-        "p pause  c checkpoint  s schedule  n queue  tab chart  ? help  q quit"
+        "p pause  c checkpoint  s schedule  l lr  f faces  n queue  tab chart  ? help  q quit"
     };
     let mut spans = Vec::new();
     if with_last_log_line {
