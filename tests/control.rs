@@ -84,6 +84,26 @@ fn ctl_pauses_checkpoints_reschedules_queues_and_stops_a_headless_run() {
     });
     assert_eq!(plans, 1);
 
+    assert_applied(
+        &ctl(&first, &["schedule", "step", "--set", "step_epochs=1", "--set", "gamma=0.5"]),
+        "schedule step (step_epochs 1, gamma 0.5)",
+    );
+    let refused = ctl(&first, &["schedule", "cosine", "--set", "gamma=2"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("min_lr"), "{}", text(&refused));
+    assert_applied(&ctl(&first, &["lr", "0.02"]), "lr 0.02");
+    let planned = events(&first).into_iter().rev().find_map(|e| match e {
+        Event::SchedulePlan {
+            name, current_lr, settings, ..
+        } => Some((name, current_lr, settings)),
+        _ => None,
+    });
+    let (name, current_lr, settings) = planned.expect("a plan after the new LR");
+    assert_eq!((name, current_lr), (ScheduleName::Step, 0.02));
+    assert_eq!(settings.map(|s| (s.step_epochs, s.gamma)), Some((1, 0.5)));
+    let bad = ctl(&first, &["lr", "-1"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+
     assert_applied(&ctl(&first, &["queue", "resnet8"]), "queue resnet8");
     let queued = vec!["resnet8".to_string()];
     assert!(events(&first).contains(&Event::QueueChanged { queue: queued }));

@@ -225,7 +225,15 @@ fn the_dashboard_pauses_checkpoints_reschedules_queues_and_quits_cleanly() {
         MAIN,
         &["Up", "Up", "Up", "Up", "Up", "Down", "Down", "Enter"],
     );
+    tmux.wait_for_text(MAIN, "cosine settings");
+    // min_lr typed over, then applied.
+    tmux.keys(MAIN, &["BSpace", "1", "e", "-", "4", "Enter"]);
     tmux.wait_for_text(MAIN, "schedule: cosine");
+
+    tmux.keys(MAIN, &["l"]);
+    tmux.wait_for_text(MAIN, "new LR:");
+    tmux.keys(MAIN, &["0", ".", "0", "2", "Enter"]);
+    tmux.wait_for_text(MAIN, "applied: lr 0.02");
 
     let names = fer::model::model_names();
     let position = names
