@@ -85,7 +85,17 @@ fn ctl_pauses_checkpoints_reschedules_queues_and_stops_a_headless_run() {
     assert_eq!(plans, 1);
 
     assert_applied(
-        &ctl(&first, &["schedule", "step", "--set", "step_epochs=1", "--set", "gamma=0.5"]),
+        &ctl(
+            &first,
+            &[
+                "schedule",
+                "step",
+                "--set",
+                "step_epochs=1",
+                "--set",
+                "gamma=0.5",
+            ],
+        ),
         "schedule step (step_epochs 1, gamma 0.5)",
     );
     let refused = ctl(&first, &["schedule", "cosine", "--set", "gamma=2"]);
@@ -94,7 +104,10 @@ fn ctl_pauses_checkpoints_reschedules_queues_and_stops_a_headless_run() {
     assert_applied(&ctl(&first, &["lr", "0.02"]), "lr 0.02");
     let planned = events(&first).into_iter().rev().find_map(|e| match e {
         Event::SchedulePlan {
-            name, current_lr, settings, ..
+            name,
+            current_lr,
+            settings,
+            ..
         } => Some((name, current_lr, settings)),
         _ => None,
     });

@@ -257,3 +257,16 @@ fn ends_without_newline(path: &Path) -> std::io::Result<bool> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     Disk.replace(path, bytes).map_err(|e| RunError::io(path, e))
 }
+
+/// A JSON file of a run, `None` when it is not there (yet).
+pub fn read_json_if_present<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<T>, RunError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| RunError::bad_file(path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RunError::io(path, e)),
+    }
+}

@@ -112,14 +112,7 @@ impl RunDir {
 
 /// `faces.json` of the run directory `dir` (which need not have its config yet).
 pub fn read_faces(dir: &Path) -> Result<Option<ValidationFaces>, RunError> {
-    let path = dir.join(FACES_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| RunError::bad_file(&path, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(RunError::io(&path, e)),
-    }
+    super::read_json_if_present(&dir.join(FACES_FILE))
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ mod tail;
 
 pub use control::{ControlError, ControlListener};
 pub use dir::{
-    metrics_csv, write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE, EVENTS_FILE,
-    METRICS_FILE, SUMMARY_FILE,
+    metrics_csv, read_json_if_present, write_atomic, EventLog, RunDir, CHECKPOINT_DIR, CONFIG_FILE,
+    EVENTS_FILE, METRICS_FILE, SUMMARY_FILE,
 };
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};

@@ -69,14 +69,7 @@ impl RunSummary {
 
     /// The run's `summary.json`; `None` when the run has not finished (or crashed).
     pub fn load(run: &RunDir) -> Result<Option<Self>, RunError> {
-        let path = run.summary_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| RunError::bad_file(&path, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(RunError::io(&path, e)),
-        }
+        crate::run::read_json_if_present(&run.summary_path())
     }
 
     pub fn to_json(&self) -> Result<Vec<u8>, TrainError> {
