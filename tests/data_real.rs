@@ -9,10 +9,10 @@ const SHARED_GZ: &str = "../shared/data/fer2013/fer2013.csv.gz";
 #[test]
 fn bundled_sample_has_every_class_in_train_and_val() {
     let dataset = bundled_sample().unwrap();
-    assert_eq!(dataset.source, "bundled sample (900 rows)");
+    assert_eq!(dataset.source, "bundled sample (1600 faces)");
     assert_eq!(
         (dataset.train.len(), dataset.val.len(), dataset.test.len()),
-        (720, 180, 0)
+        (1280, 320, 0)
     );
     assert!(
         dataset.train.class_counts().iter().all(|&count| count > 0),
@@ -26,24 +26,43 @@ fn bundled_sample_has_every_class_in_train_and_val() {
     );
     assert_eq!(
         dataset.train.class_counts(),
-        [94, 4, 113, 190, 117, 73, 129]
+        [169, 11, 196, 330, 210, 141, 223]
     );
-    assert_eq!(dataset.train.images.len(), 720 * IMAGE_PIXELS);
+    assert_eq!(dataset.train.images.len(), 1280 * IMAGE_PIXELS);
     assert_eq!(dataset.skipped_rows, 0);
-    assert!(summary(&dataset).contains("bundled sample (900 rows)"));
+    assert!(summary(&dataset).contains("bundled sample (1600 faces)"));
 }
 
 #[test]
 fn bundled_sample_asset_stays_small() {
-    let asset = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample.csv.gz");
-    let bytes = std::fs::metadata(&asset)
-        .map(|m| m.len())
-        .unwrap_or(u64::MAX);
-    assert!(
-        bytes <= 3 * 1024 * 1024,
-        "{} is {bytes} bytes",
-        asset.display()
+    let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let bytes: u64 = ["sample.png", "sample-labels.txt"]
+        .iter()
+        .map(|name| {
+            std::fs::metadata(assets.join(name))
+                .map(|m| m.len())
+                .unwrap_or(u64::MAX / 4)
+        })
+        .sum();
+    assert!(bytes <= 3 * 1024 * 1024, "the sample is {bytes} bytes");
+}
+
+#[test]
+fn bundled_sample_is_the_first_faces_of_the_shared_file() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SHARED_GZ);
+    if !path.exists() && std::env::var_os("FER_SKIP_SHARED_DATA").is_some() {
+        return;
+    }
+    let full = load(&path, &LoadOptions::default()).unwrap();
+    let sample = bundled_sample().unwrap();
+    let train = sample.train.len();
+    assert_eq!(sample.train.labels[..], full.train.labels[..train]);
+    assert_eq!(
+        sample.train.images[..],
+        full.train.images[..train * IMAGE_PIXELS]
     );
+    let val = sample.val.len();
+    assert_eq!(sample.val.images[..], full.val.images[..val * IMAGE_PIXELS]);
 }
 
 #[test]

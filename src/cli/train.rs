@@ -12,12 +12,17 @@ use fer::device;
 use fer::run::overrides::ConfigOverrides;
 use fer::run::{CheckpointKind, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
-use fer::train::{EngineSetup, TrainConfig};
+use fer::train::{EngineSetup, TrainConfig, Tta};
 
-/// On the bundled sample a small, fast model is the default, so the first run
-/// shows progress within seconds on a laptop CPU.
+/// The bundled sample's recipe: a model that visibly learns (about 36% validation
+/// accuracy, majority class 25%) in under a minute on two CPU cores. 1,280 faces
+/// are too few for the full recipe's heavy augmentation to pay off in 8 epochs, and
+/// small batches give more steps; flip TTA keeps validation cheap. Measured in the
+/// README ("First run").
 const SAMPLE_MODEL: &str = "resnet8";
-const SAMPLE_EPOCHS: usize = 10;
+const SAMPLE_EPOCHS: usize = 8;
+const SAMPLE_BATCH_SIZE: usize = 32;
+const SAMPLE_TTA: Tta = Tta::Flip;
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let (config, run, resume) = match &args.resume {
@@ -124,6 +129,9 @@ pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Resul
     if base.is_none() && overrides.data.is_none() {
         config.model = SAMPLE_MODEL.into();
         config.epochs = SAMPLE_EPOCHS;
+        config.batch_size = SAMPLE_BATCH_SIZE;
+        config.tta = SAMPLE_TTA;
+        config.augment.enabled = false;
     }
     config.apply_overrides(overrides);
     config.model = fer::model::canonical_name(&config.model)

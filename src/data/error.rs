@@ -9,6 +9,10 @@ use super::{IMAGE_PIXELS, NUM_CLASSES};
 /// Why a FER2013 source could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// The sample compiled into the binary does not decode (a build problem).
+    #[error("the bundled sample: {0}")]
+    Sample(String),
+
     #[error("{}: no such file or directory", file.display())]
     NotFound { file: PathBuf },
 

@@ -1,6 +1,7 @@
 //! FER2013 loading: Kaggle CSV (plain or gzip), the icml_face_data variant, and
 //! per-image folders. Pixels stay `u8` on the host.
 
+pub mod atlas;
 mod chunk;
 mod csv;
 mod emotion;

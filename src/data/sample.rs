@@ -1,30 +1,28 @@
 //! The small data set shipped inside the binary, so that `fer` can train and
 //! demo without a download.
 //!
-//! `assets/sample.csv.gz` holds the first 720 Training and 180 PublicTest rows
-//! of the shared `fer2013.csv.gz` (all 7 emotions occur in both), written with
-//! python's gzip module at level 9 and mtime 0.
-
-use std::path::Path;
+//! `assets/sample.png` and `assets/sample-labels.txt` (the format of
+//! [`super::atlas`]) hold the first Training and PublicTest faces of the shared
+//! `fer2013.csv.gz`, in file order; `cargo run --release --example make_sample`
+//! writes them.
 
 use super::error::DataError;
-use super::pipeline::parse_csv;
-use super::source::open_bytes;
 use super::split::complete_splits;
-use super::{Dataset, LoadOptions};
+use super::{atlas, Dataset, LoadOptions};
 
-const SAMPLE_GZ: &[u8] = include_bytes!("../../assets/sample.csv.gz");
+const SAMPLE_PNG: &[u8] = include_bytes!("../../assets/sample.png");
+const SAMPLE_LABELS: &str = include_str!("../../assets/sample-labels.txt");
 
-/// Parses the bundled sample (900 rows; it has PublicTest rows, so no hold-out).
+/// Decodes the bundled sample (it has PublicTest rows, so no hold-out).
 pub fn bundled_sample() -> Result<Dataset, DataError> {
-    let options = LoadOptions::default();
-    let mut dataset = parse_csv(
-        open_bytes(SAMPLE_GZ),
-        Path::new("bundled sample"),
-        options.skip_bad_rows,
-    )?;
-    complete_splits(&mut dataset, options.val_fraction, options.seed);
+    let mut dataset = atlas::read(SAMPLE_PNG, SAMPLE_LABELS)
+        .map_err(|error| DataError::Sample(error.to_string()))?;
+    complete_splits(
+        &mut dataset,
+        LoadOptions::default().val_fraction,
+        LoadOptions::default().seed,
+    );
     let rows = dataset.train.len() + dataset.val.len() + dataset.test.len();
-    dataset.source = format!("bundled sample ({rows} rows)");
+    dataset.source = format!("bundled sample ({rows} faces)");
     Ok(dataset)
 }

@@ -58,17 +58,6 @@ pub fn open_file(file: &Path) -> Result<Input, DataError> {
     Ok(Input { reader, is_gzip })
 }
 
-/// Reads in-memory bytes, gzip or plain.
-pub fn open_bytes(bytes: &'static [u8]) -> Input {
-    let is_gzip = bytes.starts_with(&GZIP_MAGIC);
-    let reader: Box<dyn Read + Send> = if is_gzip {
-        Box::new(MultiGzDecoder::new(bytes))
-    } else {
-        Box::new(bytes)
-    };
-    Input { reader, is_gzip }
-}
-
 /// Chunks of about `chunk_bytes` that end with a newline (only the last chunk
 /// may lack one). A line longer than a chunk makes that chunk longer.
 pub struct LineChunks<R> {

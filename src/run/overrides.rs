@@ -37,7 +37,9 @@ pub enum Tta {
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigOverrides {
     /// FER2013 data: fer2013.csv, fer2013.csv.gz, icml_face_data.csv, or a folder with train/ and test/.
-    /// Without it, fer trains on a small sample bundled in the binary.
+    /// Without it, fer trains on a sample bundled in the binary (1,280 + 320 real
+    /// faces) with its own quick recipe: resnet8, 8 epochs, batch 32, no augmentation,
+    /// flip TTA (each can be changed with its flag).
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
