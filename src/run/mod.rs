@@ -7,6 +7,7 @@ mod dir;
 mod error;
 mod events;
 pub mod format;
+pub mod listing;
 pub mod nonfinite;
 pub mod overrides;
 mod predictions;
