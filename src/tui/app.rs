@@ -83,6 +83,8 @@ pub struct App {
     watching: bool,
     /// Architectures the model picker offers.
     model_names: Vec<String>,
+    /// Opened from `fer runs`: Esc (no overlay open) leaves, back to the board.
+    escape_leaves: bool,
 }
 
 impl App {
@@ -96,6 +98,7 @@ impl App {
             read_only: false,
             watching: false,
             model_names: Vec::new(),
+            escape_leaves: false,
         }
     }
 
@@ -108,6 +111,12 @@ impl App {
     /// A watcher of another process's run: `q` leaves at once and never stops the run.
     pub fn with_watching(mut self, watching: bool) -> Self {
         self.watching = watching;
+        self
+    }
+
+    /// Esc with no overlay open leaves (`Action::Quit`), as q does for a watcher.
+    pub fn with_escape_leaves(mut self, escape_leaves: bool) -> Self {
+        self.escape_leaves = escape_leaves;
         self
     }
 
