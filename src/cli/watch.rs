@@ -15,7 +15,7 @@ use super::{summary, UserError};
 use fer::run::control::{live_engine, post_command};
 use fer::run::{Command, Event, EventTail, RunDir};
 use fer::tui::plain::PlainView;
-use fer::tui::{run_dashboard, Action};
+use fer::tui::{run_dashboard, Action, App};
 
 /// How often the file is read again for appended lines.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
@@ -23,7 +23,11 @@ const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 pub fn run(args: WatchArgs) -> Result<()> {
     let run = RunDir::open(&args.run)?;
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        dashboard(&run, &args)
+        let app = dashboard(&run, args.control, args.ascii, false)?;
+        if let Some(line) = summary::state_line(&app.state) {
+            super::say(line);
+        }
+        Ok(())
     } else {
         plain(&run, args.follow)
     }
@@ -72,8 +76,10 @@ fn plain(run: &RunDir, follow: bool) -> Result<()> {
     }
 }
 
-/// The dashboard, read-only unless `--control`; quitting never stops the run.
-fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
+/// The dashboard of `run`, read-only unless `control`; quitting never stops the
+/// run. `escape_leaves`: Esc leaves too (opened from `fer runs`). Returns the
+/// dashboard as it was left.
+pub fn dashboard(run: &RunDir, control: bool, ascii: bool, escape_leaves: bool) -> Result<App> {
     let (sender, events) = mpsc::channel();
     // The run the keys steer: the follower moves it along the queue.
     let current = Arc::new(Mutex::new(run.clone()));
@@ -82,18 +88,16 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         .name("fer-watch".into())
         .spawn(move || follow_events(&followed, &sender))
         .context("starting the thread that follows events.jsonl")?;
-    let app = super::dashboard_app(args.ascii)
-        .with_read_only(!args.control)
-        .with_watching(true);
+    let app = super::dashboard_app(ascii)
+        .with_read_only(!control)
+        .with_watching(true)
+        .with_escape_leaves(escape_leaves);
     let app = run_dashboard(app, &events, |action| match action {
         Action::Send(command) => steer(&lock(&current), &command),
         Action::Quit => Ok(()),
     })
     .context("the terminal dashboard failed")?;
-    if let Some(line) = summary::state_line(&app.state) {
-        super::say(line);
-    }
-    Ok(())
+    Ok(app)
 }
 
 /// Sends every event, old and new, following the queue from run to run, until the
