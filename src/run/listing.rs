@@ -318,7 +318,10 @@ fn fold(id: &str, path: &Path, events: &[Event], live: bool) -> RunOverview {
             }
             Event::RunFailed { error } => {
                 ended = Some(RunState::Failed);
-                row.note = Some(error.clone());
+                // A divergence's own message says more (where, what to resume from).
+                if !diverged {
+                    row.note = Some(error.clone());
+                }
             }
             Event::Diverged { message, .. } => {
                 diverged = true;
