@@ -105,7 +105,7 @@ fn the_board_lists_every_run_with_its_state_selection_and_marks() {
     press(&mut state, KeyCode::Down);
     press(&mut state, KeyCode::Char(' ')); // marks the running one, moves to vgg11
     let text = screen(&state, 120, 14);
-    assert!(text.chars().all(|c| c.is_ascii()), "{text}");
+    assert!(text.is_ascii(), "{text}");
     for word in ["finished", "running", "paused", "crashed", "queued", "61.2"] {
         assert!(text.contains(word), "missing {word}:\n{text}");
     }

@@ -48,9 +48,10 @@ fn title_line<'a>(state: &BoardState, theme: &Theme) -> Line<'a> {
     let mut spans = vec![
         Span::styled(" fer runs ", theme.title()),
         Span::raw(format!(
-            " {}  {} runs ({shown} shown)  sort: {} {arrow}",
+            " {}  {} run{} ({shown} shown)  sort: {} {arrow}",
             state.runs_dir.display(),
             state.runs.len(),
+            if state.runs.len() == 1 { "" } else { "s" },
             state.sort.label(),
         )),
     ];
