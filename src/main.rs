@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args),
         Command::Devices(args) => cli::devices::run(args),
         Command::Watch(args) => cli::watch::run(args),
+        Command::Runs(args) => cli::runs::run(args),
         Command::Ctl(args) => cli::ctl::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Card(args) => cli::card::run(args),

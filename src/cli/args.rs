@@ -52,6 +52,9 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Open the dashboard of a run from another terminal (plain lines without one).
     Watch(WatchArgs),
+    /// Every run of a runs directory on one board: state, epochs, scores, speed, curves;
+    /// steer, open, compare and report from it.
+    Runs(RunsArgs),
     /// Steer a running run: pause, resume, checkpoint, schedule, queue, unqueue, stop.
     Ctl(CtlArgs),
     /// Compare finished runs: write report.md with a results table, figures and analysis.
@@ -264,6 +267,39 @@ pub struct WatchArgs {
     /// Without a terminal: keep printing lines until the run ends (default: print what is there and exit).
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+One line per run directory of RUNS_DIR (and per run waiting in RUNS_DIR/queue.ron): id, model, \
+state (running, paused, finished, stopped, crashed, failed, diverged, queued; unreadable when \
+its files cannot be read), epoch/total, best validation and test accuracy (%), images/s, \
+elapsed time and a sparkline of the validation accuracy per epoch. Everything is read from \
+the run directories (events.jsonl, metrics.csv, summary.json, engine.pid); a run no process \
+trains whose events end without a finish is shown as crashed.\n\n\
+Without a terminal (a pipe) it prints the table and exits. On a terminal it is a board, \
+read again every second:\n  \
+up/down, j/k   select a run\n  \
+enter          open its dashboard (a live run with --control, as `fer watch --control`); q or esc comes back\n  \
+o / O          cycle the sort column (start, model, state, best val, elapsed) / reverse it\n  \
+/              filter by id or model (enter keeps it, esc clears it)\n  \
+f              cycle the state filter (all, live, finished, failed/crashed)\n  \
+p              pause or resume the selected live run (as `fer ctl RUN pause|resume`)\n  \
+s              save a checkpoint of the selected live run now\n  \
+x              stop the selected live run (asks y/n first)\n  \
+space          mark or unmark the selected run\n  \
+r              write a report of the marked runs (or the selected one) to RUNS_DIR/report-<time>/\n  \
+c              compare the curves (val accuracy, train loss) of the two marked runs\n  \
+?              the keys\n  \
+q              quit the board (no run is stopped)\n\
+Exit codes: 0 listed; 2 RUNS_DIR does not exist; 1 anything else.")]
+pub struct RunsArgs {
+    /// Where run directories (and the queue, queue.ron) are.
+    #[arg(long, default_value = "runs", value_name = "DIR")]
+    pub runs_dir: PathBuf,
+    /// Board without colours or Unicode (also when NO_COLOR is set).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,7 @@ mod parity;
 pub mod predict;
 pub mod queue;
 pub mod report;
+pub mod runs;
 pub mod session;
 mod signals;
 pub mod study;

@@ -18,7 +18,7 @@ use fer::run::{Command, Event, EventTail, RunDir};
 use fer::train::TrainConfig;
 use fer::tui::faces::FaceImages;
 use fer::tui::plain::PlainView;
-use fer::tui::{run_dashboard, Action};
+use fer::tui::{run_dashboard, Action, App};
 
 /// How often the file is read again for appended lines.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
@@ -26,7 +26,11 @@ const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 pub fn run(args: WatchArgs) -> Result<()> {
     let run = RunDir::open(&args.run)?;
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        dashboard(&run, &args)
+        let app = dashboard(&run, args.control, args.ascii, false)?;
+        if let Some(line) = summary::state_line(&app.state) {
+            super::say(line);
+        }
+        Ok(())
     } else {
         plain(&run, args.follow)
     }
@@ -75,8 +79,10 @@ fn plain(run: &RunDir, follow: bool) -> Result<()> {
     }
 }
 
-/// The dashboard, read-only unless `--control`; quitting never stops the run.
-fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
+/// The dashboard of `run`, read-only unless `control`; quitting never stops the
+/// run. `escape_leaves`: Esc leaves too (opened from `fer runs`). Returns the
+/// dashboard as it was left.
+pub fn dashboard(run: &RunDir, control: bool, ascii: bool, escape_leaves: bool) -> Result<App> {
     let (sender, events) = mpsc::channel();
     // The run the keys steer: the follower moves it along the queue.
     let current = Arc::new(Mutex::new(run.clone()));
@@ -85,9 +91,10 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         .name("fer-watch".into())
         .spawn(move || follow_events(&followed, &sender))
         .context("starting the thread that follows events.jsonl")?;
-    let app = super::dashboard_app(args.ascii)
-        .with_read_only(!args.control)
+    let app = super::dashboard_app(ascii)
+        .with_read_only(!control)
         .with_watching(true)
+        .with_escape_leaves(escape_leaves)
         .with_faces(
             Some(run.path().to_path_buf()),
             load_faces_in_background(run),
@@ -97,10 +104,7 @@ fn dashboard(run: &RunDir, args: &WatchArgs) -> Result<()> {
         Action::Quit => Ok(()),
     })
     .context("the terminal dashboard failed")?;
-    if let Some(line) = summary::state_line(&app.state) {
-        super::say(line);
-    }
-    Ok(())
+    Ok(app)
 }
 
 /// The run's validation images for the faces pane, read from its data set (as its

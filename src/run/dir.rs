@@ -64,6 +64,14 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// A directory that may be a run, not checked (listing reads what is there).
+    pub(super) fn unchecked(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            storage: disk(),
+        }
+    }
+
     /// The same directory, written through `storage` (tests inject failures here).
     pub fn with_storage(self, storage: Arc<dyn Storage>) -> Self {
         Self { storage, ..self }

@@ -8,6 +8,7 @@ mod error;
 mod events;
 pub mod faces;
 pub mod format;
+pub mod listing;
 pub mod nonfinite;
 pub mod overrides;
 mod predictions;

@@ -87,6 +87,8 @@ pub struct App {
     /// Architectures the model picker offers.
     model_names: Vec<String>,
     faces: FacesPane,
+    /// Opened from `fer runs`: Esc (no overlay open) leaves, back to the board.
+    escape_leaves: bool,
 }
 
 impl App {
@@ -101,6 +103,7 @@ impl App {
             watching: false,
             model_names: Vec::new(),
             faces: FacesPane::default(),
+            escape_leaves: false,
         }
     }
 
@@ -141,6 +144,12 @@ impl App {
     /// A watcher of another process's run: `q` leaves at once and never stops the run.
     pub fn with_watching(mut self, watching: bool) -> Self {
         self.watching = watching;
+        self
+    }
+
+    /// Esc with no overlay open leaves (`Action::Quit`), as q does for a watcher.
+    pub fn with_escape_leaves(mut self, escape_leaves: bool) -> Self {
+        self.escape_leaves = escape_leaves;
         self
     }
 

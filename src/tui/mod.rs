@@ -5,6 +5,7 @@
 //! Entry point: `run_dashboard(App::new(Theme::detect(ascii)), events, on_action)`.
 
 pub mod app;
+pub mod board;
 pub mod faces;
 pub mod labels;
 pub mod plain;

@@ -24,7 +24,7 @@ use crate::tui::state::LogLevel;
 use crate::tui::view;
 
 /// How long to wait for a key before looking at the event channel again.
-const INPUT_POLL: Duration = Duration::from_millis(50);
+pub(crate) const INPUT_POLL: Duration = Duration::from_millis(50);
 /// At most ten frames a second.
 const MIN_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// While the clock runs, redraw this often even without events (elapsed, ETA).
@@ -35,8 +35,8 @@ static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
 static PANIC_HOOK: Once = Once::new();
 
 /// Owns the terminal while alive; `Drop` restores it on every exit path.
-struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<TerminalOutput>>,
+pub(crate) struct TerminalGuard {
+    pub(crate) terminal: Terminal<CrosstermBackend<TerminalOutput>>,
 }
 
 /// stdout for the dashboard, where writes to a terminal that hung up (EIO) are
@@ -44,7 +44,7 @@ struct TerminalGuard {
 /// `eprintln!`, which panics when stderr is the same dead terminal, and a panic then
 /// would end the process before the run's last checkpoint is written. The hang-up
 /// itself is noticed on the input side ([`wait_for_input`]).
-struct TerminalOutput(Stdout);
+pub(crate) struct TerminalOutput(Stdout);
 
 impl TerminalOutput {
     fn forgive_hang_up<T>(result: io::Result<T>, instead: T) -> io::Result<T> {
@@ -67,7 +67,7 @@ impl Write for TerminalOutput {
 }
 
 impl TerminalGuard {
-    fn enter() -> io::Result<Self> {
+    pub(crate) fn enter() -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
         TERMINAL_TAKEN.store(true, Ordering::SeqCst);
@@ -193,7 +193,7 @@ fn face_picker() -> Picker {
 
 /// What the keyboard side of the terminal has for us.
 #[derive(Debug, PartialEq, Eq)]
-enum Input {
+pub(crate) enum Input {
     Ready,
     Idle,
     HungUp,
@@ -204,7 +204,7 @@ enum Input {
 /// that hung up (its read loop never leaves on end-of-file), so a hang-up has to
 /// be seen here, before crossterm reads.
 #[cfg(unix)]
-fn wait_for_input(timeout: Duration) -> Input {
+pub(crate) fn wait_for_input(timeout: Duration) -> Input {
     let mut stdin = libc::pollfd {
         fd: libc::STDIN_FILENO,
         events: libc::POLLIN,
@@ -224,7 +224,7 @@ fn wait_for_input(timeout: Duration) -> Input {
 }
 
 #[cfg(not(unix))]
-fn wait_for_input(timeout: Duration) -> Input {
+pub(crate) fn wait_for_input(timeout: Duration) -> Input {
     match terminal_event::poll(timeout) {
         Ok(false) => Input::Idle,
         _ => Input::Ready,

@@ -96,6 +96,7 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('q') => self.request_quit(),
+            KeyCode::Esc if self.escape_leaves => vec![Action::Quit],
             _ => Vec::new(),
         }
     }

@@ -25,6 +25,7 @@ pub use faces::render as render_faces;
 pub use header::render as render_header;
 pub use log::{render_log, render_queue};
 pub use overlay::render as render_overlay;
+pub(crate) use overlay::render_box;
 pub use per_class::render as render_per_class;
 pub use progress::render as render_progress;
 

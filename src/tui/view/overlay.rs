@@ -185,7 +185,7 @@ fn render_picker(
 }
 
 /// Clears a centred box sized to `lines` and draws them in a bordered block.
-fn render_box(
+pub(crate) fn render_box(
     title: &str,
     lines: Vec<Line<'_>>,
     width: u16,
