@@ -258,7 +258,11 @@ fn schedule_picker_overlay() {
     press(&mut app, KeyCode::Char('s'));
     press(&mut app, KeyCode::Down);
     let text = screen_text(&app, 80, 24);
-    assert!(text.contains("> one-cycle") && text.contains("cosine  (current)"));
+    assert!(
+        text.contains("> one-cycle  pct_start 0.15, div_factor 25"),
+        "{text}"
+    );
+    assert!(text.contains("cosine     min_lr 0  (current)"), "{text}");
     insta::assert_snapshot!("overlay_schedule_picker", text);
 }
 

@@ -89,13 +89,17 @@ fn schedule_items(app: &App) -> Vec<String> {
     all_schedules()
         .iter()
         .map(|&name| {
-            let marker = if Some(name) == current { " *" } else { "" };
+            let marker = if Some(name) == current {
+                "  (current)"
+            } else {
+                ""
+            };
             let described = ScheduleConfig {
                 name,
                 ..settings.clone()
             }
             .describe_settings();
-            format!("{:<10}{marker:<2} {described}", schedule_label(name))
+            format!("{:<10} {described}{marker}", schedule_label(name))
         })
         .collect()
 }
