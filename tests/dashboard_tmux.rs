@@ -395,3 +395,110 @@ fn a_diverged_run_waits_on_the_dashboard_and_exits_1_saying_why_once() {
     );
     assert!(end.contains("error: the run diverged: "), "{end}");
 }
+
+/// The whole path in one tmux window: the board lists a run training in
+/// the background, Enter opens its dashboard, `f` shows the faces of a confusion
+/// cell, `L` sets the LR, Esc goes back to the board, which stops the run.
+#[test]
+fn the_board_opens_a_run_shows_its_faces_sets_its_lr_and_comes_back() {
+    if !tmux_wanted() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let tmux = Tmux::start(120, 40);
+    tmux.type_line(
+        MAIN,
+        &format!(
+            "cd {} && {} train --runs-dir runs --epochs 40 < /dev/null > train.log 2>&1 &",
+            quoted(dir.path()),
+            quoted(Path::new(FER))
+        ),
+    );
+    let faces = wait_for_faces(&runs);
+    let run = run_dirs(&runs).remove(0);
+    tmux.type_line(
+        MAIN,
+        &format!(
+            "{} runs --runs-dir runs; echo RUNS-EXIT=$?",
+            quoted(Path::new(FER))
+        ),
+    );
+    tmux.wait_for(MAIN, "the board", WAIT, |screen| {
+        screen.contains("fer runs") && screen.contains("running")
+    });
+
+    tmux.keys(MAIN, &["Enter"]);
+    tmux.wait_for(MAIN, "the run's dashboard", WAIT, |screen| {
+        ["Progress", "Confusion", "RUNNING"]
+            .iter()
+            .all(|pane| screen.contains(pane))
+    });
+    // The cursor to a cell that holds faces: down the rows, right the columns.
+    let (truth, predicted) = faces;
+    tmux.keys(MAIN, &["f"]);
+    tmux.wait_for_text(MAIN, "Faces: Angry");
+    for _ in 0..truth {
+        tmux.keys(MAIN, &["j"]);
+    }
+    for _ in 0..predicted {
+        tmux.keys(MAIN, &["l"]);
+    }
+    let title = format!(
+        "Faces: {} -> {} (",
+        fer::data::EMOTIONS[truth],
+        fer::data::EMOTIONS[predicted]
+    );
+    let shown = tmux.wait_for(MAIN, "the cell's faces", WAIT, |screen| {
+        screen.contains(&title) && screen.contains("shown, val epoch")
+    });
+    assert!(shown.contains('%'), "faces are captioned: {shown}");
+
+    tmux.keys(MAIN, &["L"]);
+    tmux.wait_for_text(MAIN, "new LR:");
+    tmux.keys(MAIN, &["0", ".", "0", "1", "Enter"]);
+    tmux.wait_for_text(MAIN, "applied: lr 0.01");
+
+    tmux.keys(MAIN, &["Escape"]);
+    tmux.wait_for(MAIN, "the board again", WAIT, |screen| {
+        screen.contains("fer runs") && screen.contains("enter open")
+    });
+    tmux.keys(MAIN, &["x"]);
+    tmux.wait_for_text(MAIN, "y/n");
+    tmux.keys(MAIN, &["y"]);
+    tmux.wait_for(MAIN, "the stopped run", WAIT, |screen| {
+        screen.contains("stopped")
+    });
+    tmux.keys(MAIN, &["q"]);
+    tmux.wait_for_text(MAIN, "RUNS-EXIT=0");
+
+    let recorded = stopped_run_events(&run);
+    assert!(recorded.contains(&Event::CommandApplied {
+        command: EngineCommand::SetLr { lr: 0.01 }
+    }));
+    assert!(recorded
+        .iter()
+        .any(|e| matches!(e, Event::RunFinished { stopped: true, .. })));
+}
+
+/// Waits for the first run's first faces.json and picks a cell with faces in it
+/// (an off-diagonal one when there is one: a mistake).
+fn wait_for_faces(runs: &Path) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let record = run_dirs(runs)
+            .first()
+            .and_then(|run| fer::run::faces::read_faces(run).ok().flatten());
+        if let Some(record) = record {
+            let cell = record
+                .cells
+                .iter()
+                .find(|cell| cell.truth != cell.predicted)
+                .or(record.cells.first())
+                .expect("a validation puts every image in a cell");
+            return (cell.truth, cell.predicted);
+        }
+        assert!(Instant::now() < deadline, "no faces.json within 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
