@@ -129,7 +129,7 @@ impl App {
     /// Call before drawing: reads the run's latest faces and prepares the selected
     /// cell's pictures while the pane is open (ASCII shades without colour).
     pub fn prepare_faces(&mut self) {
-        if self.faces.needs_drawing() && self.theme.is_ascii() {
+        if self.faces.visible && self.faces.needs_drawing() && self.theme.is_ascii() {
             self.faces.set_drawing(FaceDrawing::Ascii);
         }
         self.faces.prepare();

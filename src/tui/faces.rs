@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage};
 use ratatui::layout::Size;
-use ratatui_image::picker::Picker;
+use ratatui_image::picker::{Picker, ProtocolType};
 use ratatui_image::protocol::Protocol;
 use ratatui_image::Resize;
 
@@ -130,10 +130,10 @@ impl FacesPane {
         }
     }
 
-    /// True once the pane is open and nothing has chosen how to draw yet (the
-    /// terminal asks the terminal emulator what it can show).
+    /// True while nothing has chosen how to draw faces (the terminal loop asks the
+    /// terminal emulator what it can show when it starts).
     pub fn needs_drawing(&self) -> bool {
-        self.visible && self.drawing.is_none()
+        self.drawing.is_none()
     }
 
     pub fn set_drawing(&mut self, drawing: FaceDrawing) {
@@ -237,6 +237,27 @@ impl FacesPane {
     }
 }
 
+/// The graphics protocol a terminal has, from what its environment says it is
+/// (`var` reads a variable): kitty (and Ghostty) the kitty protocol, iTerm2 and
+/// WezTerm iTerm2's, foot and mlterm sixel. `None` (half-blocks) elsewhere, and
+/// inside tmux, which passes graphics through only when configured to.
+pub fn graphics_from_environment(var: impl Fn(&str) -> Option<String>) -> Option<ProtocolType> {
+    if var("TMUX").is_some_and(|value| !value.is_empty()) {
+        return None;
+    }
+    let term = var("TERM").unwrap_or_default();
+    let program = var("TERM_PROGRAM").unwrap_or_default();
+    if var("KITTY_WINDOW_ID").is_some() || term.contains("kitty") || program == "ghostty" {
+        Some(ProtocolType::Kitty)
+    } else if program == "iTerm.app" || program == "WezTerm" {
+        Some(ProtocolType::Iterm2)
+    } else if term.starts_with("foot") || term.starts_with("mlterm") {
+        Some(ProtocolType::Sixel)
+    } else {
+        None
+    }
+}
+
 fn face_pixels(split: &Split, index: usize) -> Option<&[u8]> {
     split
         .images
@@ -289,4 +310,45 @@ fn ascii_face(face: &GrayImage) -> Vec<String> {
             .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    #[test]
+    fn graphics_come_from_what_the_environment_names() {
+        let kitty = environment(&[("TERM", "xterm-kitty")]);
+        assert_eq!(graphics_from_environment(kitty), Some(ProtocolType::Kitty));
+        let iterm = environment(&[("TERM_PROGRAM", "iTerm.app"), ("TERM", "xterm-256color")]);
+        assert_eq!(graphics_from_environment(iterm), Some(ProtocolType::Iterm2));
+        let foot = environment(&[("TERM", "foot")]);
+        assert_eq!(graphics_from_environment(foot), Some(ProtocolType::Sixel));
+        let plain = environment(&[("TERM", "xterm-256color")]);
+        assert_eq!(graphics_from_environment(plain), None);
+        let in_tmux = environment(&[("TERM", "xterm-kitty"), ("TMUX", "/tmp/tmux-0/default,1,0")]);
+        assert_eq!(
+            graphics_from_environment(in_tmux),
+            None,
+            "half-blocks in tmux"
+        );
+    }
+
+    #[test]
+    fn the_cursor_stays_on_the_matrix() {
+        let mut pane = FacesPane::default();
+        pane.move_cursor(-1, -1);
+        assert_eq!(pane.cursor, (0, 0));
+        pane.move_cursor(20, 3);
+        assert_eq!(pane.cursor, (NUM_CLASSES - 1, 3));
+    }
 }

@@ -19,7 +19,7 @@ use crate::run::Event;
 use ratatui_image::picker::Picker;
 
 use crate::tui::app::{Action, App};
-use crate::tui::faces::FaceDrawing;
+use crate::tui::faces::{graphics_from_environment, FaceDrawing};
 use crate::tui::state::LogLevel;
 use crate::tui::view;
 
@@ -125,6 +125,10 @@ pub fn run_dashboard(
     mut on_action: impl FnMut(Action) -> Result<(), String>,
 ) -> io::Result<App> {
     let mut guard = TerminalGuard::enter()?;
+    // Chosen before any key is read (`FER_GRAPHICS=query` reads stdin).
+    if app.faces_need_drawing() {
+        app.set_face_drawing(FaceDrawing::Picture(face_picker()));
+    }
     let mut stream_open = true;
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -140,9 +144,6 @@ pub fn run_dashboard(
         let clock_due =
             app.state.clock.is_running() && since_draw.is_none_or(|d| d >= CLOCK_REDRAW);
         if (dirty || clock_due) && since_draw.is_none_or(|d| d >= MIN_FRAME_INTERVAL) {
-            if app.faces_need_drawing() {
-                app.set_face_drawing(FaceDrawing::Picture(face_picker()));
-            }
             app.prepare_faces();
             guard.terminal.draw(|frame| view::draw(frame, &app))?;
             last_draw = Some(now);
@@ -182,13 +183,24 @@ pub fn run_dashboard(
     }
 }
 
-/// How this terminal can draw faces: it is asked (kitty, sixel, iTerm2 graphics),
-/// unless `FER_GRAPHICS=off`; half-blocks when it does not answer.
+/// How this terminal draws faces: graphics (kitty, sixel, iTerm2) when its
+/// environment names a terminal that has them, else half-blocks. `FER_GRAPHICS=off`
+/// forces half-blocks; `FER_GRAPHICS=query` asks the terminal instead (ratatui-image's
+/// query, which reads the answer from stdin: keys typed in that moment can be lost,
+/// hence not the default).
 fn face_picker() -> Picker {
-    if std::env::var("FER_GRAPHICS").is_ok_and(|value| value == "off") {
-        return Picker::halfblocks();
+    let fallback = Picker::halfblocks();
+    match std::env::var("FER_GRAPHICS").as_deref() {
+        Ok("off") => fallback,
+        Ok("query") => Picker::from_query_stdio().unwrap_or(fallback),
+        _ => {
+            let mut picker = fallback;
+            if let Some(protocol) = graphics_from_environment(|name| std::env::var(name).ok()) {
+                picker.set_protocol_type(protocol);
+            }
+            picker
+        }
     }
-    Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())
 }
 
 /// What the keyboard side of the terminal has for us.
