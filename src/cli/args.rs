@@ -351,6 +351,7 @@ Settings per schedule (--set KEY=VALUE, repeatable):
     /// so that they pass through VALUE now (cosine still ends at its min_lr scaled
     /// alike, one-cycle at its final LR scaled alike). A running warm-up ends.
     Lr {
+        /// The new learning rate, > 0 (e.g. 0.01 or 1e-3).
         #[arg(value_name = "VALUE")]
         value: f64,
     },
