@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::process::{run_dirs, stopped_run_events, FER};
+use common::process::{run_dirs, stopped_run_events, Fer, FER};
 use fer::run::{Command as EngineCommand, Event};
 use fer::train::schedule::ScheduleName;
 
@@ -396,8 +396,8 @@ fn a_diverged_run_waits_on_the_dashboard_and_exits_1_saying_why_once() {
     assert!(end.contains("error: the run diverged: "), "{end}");
 }
 
-/// The whole path in one tmux window: the board lists a run training in
-/// the background, Enter opens its dashboard, `f` shows the faces of a confusion
+/// The whole path in one tmux window: the board lists a run training
+/// beside it, Enter opens its dashboard, `f` shows the faces of a confusion
 /// cell, `L` sets the LR, Esc goes back to the board, which stops the run.
 #[test]
 fn the_board_opens_a_run_shows_its_faces_sets_its_lr_and_comes_back() {
@@ -407,15 +407,17 @@ fn the_board_opens_a_run_shows_its_faces_sets_its_lr_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let tmux = Tmux::start(120, 40);
-    // (`cd DIR && fer train ... &` would run the cd in the background job only.)
+    // The run trains headless beside the board (killed with the test if it fails).
+    let runs_arg = runs.to_str().expect("utf-8 path");
+    let _trainer = Fer::spawn(&[
+        "train",
+        "--runs-dir",
+        runs_arg,
+        "--epochs",
+        "40",
+        "--headless",
+    ]);
     tmux.type_line(MAIN, &format!("cd {}", quoted(dir.path())));
-    tmux.type_line(
-        MAIN,
-        &format!(
-            "{} train --runs-dir runs --epochs 40 < /dev/null > train.log 2>&1 &",
-            quoted(Path::new(FER))
-        ),
-    );
     wait_for_faces(&runs);
     let run = run_dirs(&runs).remove(0);
     tmux.type_line(

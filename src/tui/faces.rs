@@ -237,11 +237,19 @@ impl FacesPane {
     }
 }
 
-/// The graphics protocol a terminal has, from what its environment says it is
-/// (`var` reads a variable): kitty (and Ghostty) the kitty protocol, iTerm2 and
-/// WezTerm iTerm2's, foot and mlterm sixel. `None` (half-blocks) elsewhere, and
-/// inside tmux, which passes graphics through only when configured to.
+/// The graphics protocol to draw faces with, from the environment (`var` reads a
+/// variable): `FER_GRAPHICS` (`kitty`, `sixel`, `iterm2`, or `off`/`halfblocks`) when
+/// set; else kitty (and Ghostty) the kitty protocol, iTerm2 and WezTerm iTerm2's, foot
+/// and mlterm sixel. `None` (half-blocks) elsewhere, and inside tmux, which passes
+/// graphics through only when configured to.
 pub fn graphics_from_environment(var: impl Fn(&str) -> Option<String>) -> Option<ProtocolType> {
+    match var("FER_GRAPHICS").as_deref().map(str::trim) {
+        Some("kitty") => return Some(ProtocolType::Kitty),
+        Some("sixel") => return Some(ProtocolType::Sixel),
+        Some("iterm2") => return Some(ProtocolType::Iterm2),
+        Some("off" | "halfblocks") => return None,
+        _ => {}
+    }
     if var("TMUX").is_some_and(|value| !value.is_empty()) {
         return None;
     }
@@ -341,6 +349,13 @@ mod tests {
             None,
             "half-blocks in tmux"
         );
+        let forced = environment(&[
+            ("FER_GRAPHICS", "sixel"),
+            ("TMUX", "/tmp/tmux-0/default,1,0"),
+        ]);
+        assert_eq!(graphics_from_environment(forced), Some(ProtocolType::Sixel));
+        let off = environment(&[("FER_GRAPHICS", "off"), ("TERM", "xterm-kitty")]);
+        assert_eq!(graphics_from_environment(off), None);
     }
 
     #[test]

@@ -125,7 +125,6 @@ pub fn run_dashboard(
     mut on_action: impl FnMut(Action) -> Result<(), String>,
 ) -> io::Result<App> {
     let mut guard = TerminalGuard::enter()?;
-    // Chosen before any key is read (`FER_GRAPHICS=query` reads stdin).
     if app.faces_need_drawing() {
         app.set_face_drawing(FaceDrawing::Picture(face_picker()));
     }
@@ -183,24 +182,17 @@ pub fn run_dashboard(
     }
 }
 
-/// How this terminal draws faces: graphics (kitty, sixel, iTerm2) when its
-/// environment names a terminal that has them, else half-blocks. `FER_GRAPHICS=off`
-/// forces half-blocks; `FER_GRAPHICS=query` asks the terminal instead (ratatui-image's
-/// query, which reads the answer from stdin: keys typed in that moment can be lost,
-/// hence not the default).
+/// How this terminal draws faces: `FER_GRAPHICS` when set, else graphics (kitty,
+/// sixel, iTerm2) when the environment names a terminal that has them, else
+/// half-blocks. The terminal is never queried: ratatui-image's query reads stdin on
+/// a thread that swallowed keys and, once the terminal hung up, left the process
+/// spinning (seen in tmux).
 fn face_picker() -> Picker {
-    let fallback = Picker::halfblocks();
-    match std::env::var("FER_GRAPHICS").as_deref() {
-        Ok("off") => fallback,
-        Ok("query") => Picker::from_query_stdio().unwrap_or(fallback),
-        _ => {
-            let mut picker = fallback;
-            if let Some(protocol) = graphics_from_environment(|name| std::env::var(name).ok()) {
-                picker.set_protocol_type(protocol);
-            }
-            picker
-        }
+    let mut picker = Picker::halfblocks();
+    if let Some(protocol) = graphics_from_environment(|name| std::env::var(name).ok()) {
+        picker.set_protocol_type(protocol);
     }
+    picker
 }
 
 /// What the keyboard side of the terminal has for us.
