@@ -2,6 +2,7 @@
 //! One line per epoch with the main numbers, a short progress line every few
 //! seconds, and one line for anything else worth knowing.
 
+use crate::run::format::{duration, size, with_thousands_separators as thousands};
 use crate::run::{CheckpointKind, Event};
 
 /// Turns events into lines; keeps only what the lines need (the epoch count).
@@ -119,41 +120,9 @@ impl PlainView {
     }
 }
 
-/// `11171271` → `11,171,271`.
-pub fn thousands(value: usize) -> String {
-    crate::run::format::with_thousands_separators(value)
-}
-
-/// `3725.0` → `1h02m05s`.
-pub fn duration(seconds: f64) -> String {
-    let total = seconds.max(0.0).round() as u64;
-    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
-    match h {
-        0 => format!("{m}m{s:02}s"),
-        _ => format!("{h}h{m:02}m{s:02}s"),
-    }
-}
-
-/// Bytes in KiB/MiB.
-pub fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
-        b => format!("{:.1} KiB", b as f64 / 1024.0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_numbers_for_people() {
-        assert_eq!(thousands(11_171_271), "11,171,271");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(duration(3725.0), "1h02m05s");
-        assert_eq!(duration(65.4), "1m05s");
-        assert_eq!(size(3 << 20), "3.0 MiB");
-    }
 
     #[test]
     fn plain_lines_have_no_escape_codes() {

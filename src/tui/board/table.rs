@@ -1,8 +1,8 @@
 //! The board's columns as text, shared by the interactive board and the plain
 //! table `fer runs` prints without a terminal.
 
+use crate::run::format::duration;
 use crate::run::listing::RunOverview;
-use crate::tui::plain::duration;
 
 /// Widest id and model shown; longer ones are cut with `~`.
 const MAX_ID: usize = 28;

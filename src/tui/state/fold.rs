@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use super::{ConfusionSource, DashboardState, EtaModel, LogLevel, RunInfo, RunStatus, TestResult};
+use crate::run::format::{duration, size, with_thousands_separators as thousands};
 use crate::run::{CheckpointKind, Command, Event};
 use crate::tui::labels::{command_label, percent};
-use crate::tui::plain::{duration, size, thousands};
 
 impl DashboardState {
     pub(super) fn fold(&mut self, event: &Event, at: Option<Instant>) {

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::tui::plain::{duration, thousands};
+use crate::run::format::{duration, with_thousands_separators as thousands};
 use crate::tui::state::DashboardState;
 use crate::tui::theme::Theme;
 

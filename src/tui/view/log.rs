@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::tui::plain::duration;
+use crate::run::format::duration;
 use crate::tui::state::DashboardState;
 use crate::tui::theme::Theme;
 

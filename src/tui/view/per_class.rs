@@ -52,7 +52,9 @@ fn class_line(
     let count = state
         .val_class_counts
         .get(class)
-        .map_or("--".to_string(), |&n| crate::tui::plain::thousands(n));
+        .map_or("--".to_string(), |&n| {
+            crate::run::format::with_thousands_separators(n)
+        });
     spans.push(Span::styled(format!("{count:>8}"), theme.dim()));
     Line::from(spans)
 }

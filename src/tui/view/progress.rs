@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::bar_spans;
+use crate::run::format::{duration, with_thousands_separators as thousands};
 use crate::tui::labels::{learning_rate, percent};
-use crate::tui::plain::{duration, thousands};
 use crate::tui::state::DashboardState;
 use crate::tui::theme::Theme;
 
