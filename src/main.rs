@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Card(args) => cli::card::run(args),
         Command::Queue(args) => cli::queue::run(args),
         Command::Study(args) => cli::study::run(args),
+        Command::Orchestrator(args) => cli::orchestrator::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -65,6 +65,54 @@ pub enum Command {
     Queue(QueueArgs),
     /// Queue every run of a study file, train them one after another, then write the report.
     Study(StudyArgs),
+    /// Start the orchestrator that the nodes of a multi-node run meet at
+    /// (`fer train --nodes N ... --orchestrator ws://THIS_HOST:PORT`).
+    Orchestrator(OrchestratorArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Every node of a multi-node run registers here, then the nodes exchange gradients \
+with each other directly (each at its --node-address). Start it first, on any machine \
+the nodes reach; it runs until Ctrl-C.\n\n\
+Example, two machines with two GPUs each:\n  \
+host-a$ fer orchestrator --port 3000\n  \
+host-a$ fer train --data fer2013.csv --devices cuda:0,cuda:1 --nodes 2 --node-rank 0 \\\n          \
+--orchestrator ws://host-a:3000 --node-address ws://host-a:3001\n  \
+host-b$ fer train --data fer2013.csv --devices cuda:0,cuda:1 --nodes 2 --node-rank 1 \\\n          \
+--orchestrator ws://host-a:3000 --node-address ws://host-b:3001")]
+pub struct OrchestratorArgs {
+    /// The port to listen on (all interfaces).
+    #[arg(long, value_name = "PORT", default_value_t = 3000)]
+    pub port: u16,
+}
+
+/// Data-parallel training over several devices and processes.
+#[derive(Args, Debug, Default)]
+pub struct ParallelArgs {
+    /// One replica per device, e.g. cuda:0,cuda:1 (cpu,cpu works for trying it):
+    /// --batch-size is the global batch, split evenly; gradients and BatchNorm
+    /// statistics are averaged every step, so the replicas stay identical.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = fer::device::checked_name, conflicts_with = "device")]
+    pub devices: Vec<String>,
+    /// Processes (machines) in the run; each is started with the same flags and its
+    /// own --node-rank. Needs --node-rank, --orchestrator and --node-address.
+    #[arg(long, value_name = "N", requires_all = ["node_rank", "orchestrator", "node_address"])]
+    pub nodes: Option<u32>,
+    /// This process's rank, 0..N. Rank 0 writes the checkpoints and drives the
+    /// schedule (its LR and its keys steer every node).
+    #[arg(long, value_name = "R", requires = "nodes")]
+    pub node_rank: Option<u32>,
+    /// Where `fer orchestrator` listens: ws://HOST:PORT.
+    #[arg(long, value_name = "URL", requires = "nodes")]
+    pub orchestrator: Option<String>,
+    /// Where the other nodes reach this one: ws://THIS_HOST:PORT (PORT is opened here).
+    #[arg(long, value_name = "URL", requires = "nodes")]
+    pub node_address: Option<String>,
+    /// Seconds a replica waits for the others before the run fails with this named
+    /// (a node lost; rank 0 paused that long). Resume with --resume on rank 0.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub collective_timeout: u64,
 }
 
 #[derive(Args, Debug, Default)]
@@ -83,6 +131,8 @@ pub struct TrainArgs {
     /// --minutes, --device and --lr may change; other settings stay the run's).
     #[arg(long, value_name = "RUN", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub parallel: ParallelArgs,
 }
 
 /// How a long-running command shows its progress.

@@ -13,7 +13,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::args::ViewArgs;
 use super::queue::{claim_next, Claimed, DataCache};
 use super::{panics, signals, summary};
-use fer::device::{self, BackendTask, Device};
+use fer::device::{self, Device, DevicesTask};
 use fer::report::ReportError;
 use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
@@ -29,8 +29,8 @@ pub struct FinishedRun {
 
 /// What a session trains.
 pub struct SessionPlan {
-    /// `fer train`'s run, on its device; `None` starts with the queue.
-    pub first: Option<(EngineSetup, Device)>,
+    /// `fer train`'s run, on its devices (one replica each); `None` starts with the queue.
+    pub first: Option<(EngineSetup, Vec<Device>)>,
     pub runs_dir: PathBuf,
     pub queue: RunQueue,
     /// Take only this study's entries from the queue (`fer study`).
@@ -140,7 +140,7 @@ fn forward(action: Action, commands: &Sender<Command>) -> Result<(), String> {
 /// The run being trained: its setup, and its queue entry when it came from the queue.
 struct Current {
     setup: EngineSetup,
-    device: Device,
+    devices: Vec<Device>,
     entry: Option<u64>,
 }
 
@@ -157,9 +157,9 @@ fn drive(
         data.remember(&setup.config, setup.dataset.clone());
     }
     let mut current = match plan.first.take() {
-        Some((setup, device)) => Some(Current {
+        Some((setup, devices)) => Some(Current {
             setup,
-            device,
+            devices,
             entry: None,
         }),
         None => claimed(&plan, &mut data)?,
@@ -174,13 +174,13 @@ fn drive(
         .and_then(|first| listen(&first.setup.run, control, &io));
     while let Some(Current {
         setup,
-        device,
+        devices,
         entry,
     }) = current.take()
     {
         let run = setup.run.clone();
         faces.set(Ok(std::sync::Arc::new(setup.dataset.val.clone())));
-        let (result, returned) = device::dispatch(device, EngineTask { setup, io });
+        let (result, returned) = device::dispatch_devices(&devices, EngineTask { setup, io })?;
         write_model_card(&run, returned.as_ref());
         let outcome = result?;
         let stopped = outcome.stopped;
@@ -226,7 +226,7 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
     setup.wait_on_divergence = plan.wait_on_divergence;
     Ok(Some(Current {
         setup,
-        device,
+        devices: vec![device],
         entry: Some(id),
     }))
 }
@@ -289,21 +289,22 @@ struct EngineTask {
     io: EngineIo,
 }
 
-impl BackendTask for EngineTask {
+impl DevicesTask for EngineTask {
     type Output = (Result<Outcome, TrainError>, Option<EngineIo>);
 
     /// A panic inside (a GPU runtime's allocation failing, or a bug) ends the run
     /// with a message and a `RunFailed` in its log, not a torn-down process.
-    fn run<B: AutodiffBackend>(self, device: B::Device, name: String) -> Self::Output {
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>, name: String) -> Self::Output {
         let events = self.io.events.clone();
         let run = self.setup.run.clone();
         let batch_size = self.setup.config.batch_size;
-        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            match Engine::<B>::new(self.setup, self.io, device) {
-                Ok(mut engine) => (engine.run(), Some(engine.into_io())),
-                Err(error) => (Err(error), None),
-            }
-        }));
+        let trained =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                || match Engine::<B>::with_devices(self.setup, self.io, devices) {
+                    Ok(mut engine) => (engine.run(), Some(engine.into_io())),
+                    Err(error) => (Err(error), None),
+                },
+            ));
         let panic = match trained {
             Ok(output) => return output,
             Err(panic) => panic,

@@ -7,8 +7,7 @@ use anyhow::Result;
 
 use super::args::TrainArgs;
 use super::session::{create_run, Session, SessionPlan};
-use super::{load_dataset, UserError};
-use fer::device;
+use super::{load_dataset, parallel, UserError};
 use fer::run::overrides::ConfigOverrides;
 use fer::run::{CheckpointKind, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
@@ -40,22 +39,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             dataset.train.len() + dataset.val.len()
         );
     }
-    let device = device::resolve(config.device.parse()?)?;
+    let (devices, topology) = parallel::devices_and_topology(&args.parallel, &config.device)?;
+    let device_name = devices.first().map(ToString::to_string).unwrap_or_default();
     let run = match run {
         Some(run) => run,
         None => create_run(&args.runs_dir, &config)?,
     };
     let queue = RunQueue::in_dir(&args.runs_dir);
-    let mut first = EngineSetup::new(
-        config,
-        Arc::new(dataset),
-        run,
-        device.to_string(),
-        queue.clone(),
-    );
+    let device_name = topology
+        .as_ref()
+        .map_or(device_name.clone(), |t| t.describe(&device_name));
+    let mut first = EngineSetup::new(config, Arc::new(dataset), run, device_name, queue.clone());
     first.resume = resume;
+    first.topology = topology;
+    first.on_collective_timeout = Some(parallel::exit_on_lost_replica());
     let plan = SessionPlan {
-        first: Some((first, device)),
+        first: Some((first, devices)),
         queue,
         runs_dir: args.runs_dir.clone(),
         study: None,

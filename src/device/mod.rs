@@ -34,6 +34,8 @@ pub enum DeviceError {
     CudaNotCompiled,
     #[error("CUDA device {index} is not usable: {reason}")]
     CudaUnavailable { index: usize, reason: String },
+    #[error("--devices mixes kinds of device: one run trains on one backend, e.g. cuda:0,cuda:1")]
+    Mixed,
     #[error("wgpu was requested but this fer was built without it: rebuild with `cargo build --release --features wgpu`")]
     WgpuNotCompiled,
     #[error("no Vulkan adapter found (is a Vulkan driver installed? `vulkaninfo --summary` lists what the loader sees)")]
@@ -124,6 +126,49 @@ fn cpu_threads() -> usize {
 pub trait BackendTask {
     type Output;
     fn run<B: AutodiffBackend>(self, device: B::Device, name: String) -> Self::Output;
+}
+
+/// Something to run on several devices of one backend (data-parallel training).
+pub trait DevicesTask {
+    type Output;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>, name: String) -> Self::Output;
+}
+
+/// Runs `task` with the backend of `devices`, which must all be of one kind (one
+/// backend per process). The name is the first device's.
+pub fn dispatch_devices<T: DevicesTask>(
+    devices: &[Device],
+    task: T,
+) -> Result<T::Output, DeviceError> {
+    let Some(first) = devices.first() else {
+        return Err(DeviceError::Unknown(String::new()));
+    };
+    if devices
+        .iter()
+        .any(|device| std::mem::discriminant(device) != std::mem::discriminant(first))
+    {
+        return Err(DeviceError::Mixed);
+    }
+    let name = first.to_string();
+    Ok(match first {
+        Device::Cpu => task.run::<Autodiff<Flex>>(vec![Default::default(); devices.len()], name),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(_) => {
+            let devices = devices.iter().filter_map(|device| match device {
+                Device::Cuda(index) => Some(burn::backend::cuda::CudaDevice::new(*index)),
+                _ => None,
+            });
+            task.run::<Autodiff<burn::backend::Cuda>>(devices.collect(), name)
+        }
+        #[cfg(feature = "wgpu")]
+        Device::Wgpu(_) => {
+            let devices = devices.iter().filter_map(|device| match device {
+                Device::Wgpu(index) => Some(wgpu::burn_device(*index)),
+                _ => None,
+            });
+            task.run::<Autodiff<wgpu::Backend>>(devices.collect(), name)
+        }
+    })
 }
 
 /// Resolves `request` to a device that works. `auto` tries CUDA, then a hardware

@@ -95,6 +95,14 @@ pub enum Event {
         #[serde(with = "super::nonfinite")]
         elapsed_seconds: f64,
     },
+    /// With several replicas (`--devices`, `--nodes`), after each `Progress`: the
+    /// images per second of each replica of this process (its own shard, waiting for
+    /// the others left out), and the share of a step spent in the all-reduce
+    /// (waiting for the slowest replica included).
+    ReplicaRates {
+        images_per_second: Vec<f64>,
+        all_reduce_share: f64,
+    },
     ValidationStarted {
         epoch: usize,
     },

@@ -18,6 +18,7 @@ use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
 use super::config::TrainConfig;
 use super::device_split::DeviceSplit;
 use super::evaluate::{evaluate, Evaluation};
+use super::parallel::{TimeoutHook, Topology};
 use super::random::{epoch_permutation, step_rng};
 use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
@@ -32,6 +33,7 @@ use crate::run::{
 mod budget;
 mod commands;
 mod divergence;
+mod parallel;
 mod writes;
 
 pub use divergence::{Divergence, FINITE_CHECK_STEPS};
@@ -54,6 +56,12 @@ pub struct EngineSetup {
     pub wait_on_divergence: bool,
     /// How long the end of a run keeps retrying files the disk refused.
     pub final_write_retry: Duration,
+    /// Replicas on several devices or processes (`--devices`, `--nodes`); `None` is
+    /// one device.
+    pub topology: Option<Topology>,
+    /// What ends the process when a replica is lost (after the run's log has said
+    /// why); `None` prints the reason and exits.
+    pub on_collective_timeout: Option<TimeoutHook>,
 }
 
 /// How long the end of a run retries refused writes unless told otherwise.
@@ -77,6 +85,8 @@ impl EngineSetup {
             queue,
             wait_on_divergence: false,
             final_write_retry: FINAL_WRITE_RETRY,
+            topology: None,
+            on_collective_timeout: None,
         }
     }
 }
@@ -117,16 +127,32 @@ pub struct Engine<B: AutodiffBackend> {
     stop_requested: bool,
     /// The waiting models last announced with `QueueChanged`.
     shown_queue: Option<Vec<String>>,
+    /// The other replicas, when there are any.
+    parallel: Option<parallel::Parallel<B>>,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
-    pub fn new(
+    pub fn new(setup: EngineSetup, io: EngineIo, device: B::Device) -> Result<Self, TrainError> {
+        Self::with_devices(setup, io, vec![device])
+    }
+
+    /// An engine with one replica per device (`setup.topology` says how many, here
+    /// and in other processes); the first device's is the engine's own.
+    pub fn with_devices(
         mut setup: EngineSetup,
         io: EngineIo,
-        device: B::Device,
+        devices: Vec<B::Device>,
     ) -> Result<Self, TrainError> {
         let config = setup.config.clone();
         validate_config(&config, &setup.dataset)?;
+        let topology = setup.topology.clone().filter(Topology::is_parallel);
+        if let Some(topology) = &topology {
+            validate_topology(topology, &config, devices.len())?;
+        }
+        let device = devices
+            .first()
+            .cloned()
+            .ok_or_else(|| TrainError::Config("no device to train on".into()))?;
         let batch_size = config.batch_size.min(setup.dataset.train.len());
         let steps_per_epoch = setup.dataset.train.len() / batch_size;
         let class_counts = setup.dataset.train.class_counts();
@@ -142,6 +168,15 @@ impl<B: AutodiffBackend> Engine<B> {
                 resumed_state(checkpoint.state, &config)
             }
             None => fresh_state(&config, steps_per_epoch),
+        };
+        let (parallel, trainer, state) = match topology {
+            Some(topology) => {
+                let events = io.events.clone();
+                let (parallel, trainer, state) =
+                    parallel::start(&setup, topology, devices, trainer, state, events)?;
+                (Some(parallel), trainer, state)
+            }
+            None => (None, trainer, state),
         };
         let saved_last = setup
             .run
@@ -165,13 +200,19 @@ impl<B: AutodiffBackend> Engine<B> {
             saved_last,
             stop_requested: false,
             shown_queue: None,
+            parallel,
         })
     }
 
     /// Runs to the last epoch, or until a `Stop` command; always ends with an event
     /// saying how (`RunFinished` or `RunFailed`).
     pub fn run(&mut self) -> Result<Outcome, TrainError> {
-        let result = match self.run_epochs() {
+        let result = self.run_epochs();
+        let result = match self.leave_collective(result.is_ok()) {
+            Ok(()) => result,
+            Err(error) => result.and(Err(error)),
+        };
+        let result = match result {
             Err(TrainError::NonFinite(divergence)) => Err(self.stop_diverged(divergence)),
             other => other,
         };
@@ -197,13 +238,17 @@ impl<B: AutodiffBackend> Engine<B> {
         while self.state.completed_epochs < self.state.config.epochs {
             let epoch = self.state.completed_epochs + 1;
             self.train_epoch(epoch)?;
-            if self.stop_requested {
+            if self.stopping() {
                 self.flush_pending()?;
                 self.checkpoint(CheckpointKind::Last)?;
+                self.save_final_weights()?;
+                self.leave_collective(true)?;
                 return self.finish(true, started);
             }
             self.end_epoch(epoch)?;
         }
+        self.save_final_weights()?;
+        self.leave_collective(true)?;
         self.finish(false, started)
     }
 
@@ -239,13 +284,13 @@ impl<B: AutodiffBackend> Engine<B> {
         let mut early_plan_start = None;
         while self.state.step_in_epoch < self.steps_per_epoch {
             self.apply_commands()?;
-            if self.stop_requested {
+            if self.stopping() {
                 return Ok(());
             }
             let step = self.state.step_in_epoch;
             let batch = &order[step * self.batch_size..(step + 1) * self.batch_size];
             let step_started = Instant::now();
-            self.train_step(epoch, step, batch);
+            self.train_step(epoch, step, batch)?;
             self.state.partial.seconds += step_started.elapsed().as_secs_f64();
             self.state.step_in_epoch += 1;
             self.plan_early(&mut early_plan_start);
@@ -260,12 +305,32 @@ impl<B: AutodiffBackend> Engine<B> {
         self.flush_pending()
     }
 
-    fn train_step(&mut self, epoch: usize, step: usize, batch: &[usize]) {
-        let mut rng = step_rng(self.state.config.seed, epoch, step);
+    fn train_step(&mut self, epoch: usize, step: usize, batch: &[usize]) -> Result<(), TrainError> {
+        let seed = self.state.config.seed;
         let lr = self.state.schedule.lr();
-        let output = self.trainer.step(&self.train_data, batch, lr, &mut rng);
+        let output = match &mut self.parallel {
+            None => {
+                let mut rng = step_rng(seed, epoch, step);
+                self.trainer.step(&self.train_data, batch, lr, &mut rng)
+            }
+            Some(parallel) => {
+                let position = (seed, epoch, step);
+                let stop = self.stop_requested;
+                let output = parallel.step(
+                    &mut self.trainer,
+                    &self.train_data,
+                    position,
+                    batch,
+                    lr,
+                    stop,
+                )?;
+                self.stop_requested |= parallel.stop_agreed;
+                output
+            }
+        };
         self.state.schedule.advance();
         self.accumulate(output, batch.len());
+        Ok(())
     }
 
     fn accumulate(&mut self, output: StepOutput<B>, images: usize) {
@@ -291,6 +356,9 @@ impl<B: AutodiffBackend> Engine<B> {
             elapsed_seconds: self.state.elapsed_seconds + partial.seconds,
         };
         self.emit(event);
+        if let Some(rates) = self.parallel.as_mut().map(parallel::Parallel::take_rates) {
+            self.emit(rates);
+        }
         // `fer queue add` in another terminal changes the queue too.
         self.refresh_queue();
         Ok(())
@@ -366,6 +434,22 @@ impl<B: AutodiffBackend> Engine<B> {
     /// `checkpoint` without the weight check, for the epoch end, which made it once
     /// before validation (one host read of the weights per epoch, not three).
     fn save_checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
+        match self.writes_checkpoints() {
+            true => self.write_checkpoint(kind),
+            false => Ok(()),
+        }
+    }
+
+    /// A node other than rank 0 saves only the weights it ends with, as `last.ckpt`:
+    /// they are rank 0's, and the file shows it (tests/multinode.rs compares them).
+    fn save_final_weights(&mut self) -> Result<(), TrainError> {
+        match self.writes_checkpoints() {
+            true => Ok(()),
+            false => self.write_checkpoint(CheckpointKind::Last),
+        }
+    }
+
+    fn write_checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
         let file = CheckpointFile {
             state: self.state.clone(),
             model: self.trainer.model_bytes()?,
@@ -547,6 +631,25 @@ fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
         best: None,
         elapsed_seconds: 0.0,
     }
+}
+
+fn validate_topology(
+    topology: &Topology,
+    config: &TrainConfig,
+    devices: usize,
+) -> Result<(), TrainError> {
+    if devices != topology.local_devices {
+        return Err(TrainError::Config(format!(
+            "{devices} devices given for {} replicas",
+            topology.local_devices
+        )));
+    }
+    if topology.nodes.is_some() && config.minutes.is_some() {
+        return Err(TrainError::Config(
+            "--minutes cannot be used with --nodes: each node would fit the budget on its own clock and they would disagree on the last epoch; give --epochs".into(),
+        ));
+    }
+    topology.validate(config.batch_size)
 }
 
 fn validate_config(config: &TrainConfig, dataset: &Dataset) -> Result<(), TrainError> {

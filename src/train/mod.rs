@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod loss;
 pub mod optimizer;
 pub mod overrides;
+pub mod parallel;
 pub mod random;
 pub mod schedule;
 pub mod step;

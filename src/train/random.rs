@@ -28,3 +28,12 @@ pub fn epoch_permutation(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
 pub fn step_rng(seed: u64, epoch: usize, step: usize) -> StdRng {
     derived_rng(seed, epoch, step as u64)
 }
+
+/// Replica `replica`'s generator at a step of a data-parallel run: replica 0's is
+/// [`step_rng`], the others' are independent of it and of each other.
+pub fn replica_rng(seed: u64, epoch: usize, step: usize, replica: usize) -> StdRng {
+    match replica {
+        0 => step_rng(seed, epoch, step),
+        _ => derived_rng(seed ^ mix(replica as u64), epoch, step as u64),
+    }
+}

@@ -7,6 +7,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor};
 use rand::Rng;
+use std::time::Instant;
 
 use super::augment::{AugmentDraws, Augmenter};
 use super::config::TrainConfig;
@@ -14,6 +15,7 @@ use super::device_split::{DeviceBatch, DeviceSplit};
 use super::evaluate::{evaluate, Evaluation};
 use super::loss::{smoothed_targets, Mixup, SoftCrossEntropy};
 use super::optimizer::AnyOptimizer;
+use super::parallel::{synchronize, Collective, StepControl};
 use super::{model_bytes, model_from_bytes, TrainError};
 use crate::data::{Split, NUM_CLASSES};
 use crate::model::{self, Model};
@@ -43,6 +45,14 @@ pub struct StepOutput<B: AutodiffBackend> {
     pub loss_sum: Tensor<Inner<B>, 1>,
     /// Images whose top logit is their label.
     pub correct: Tensor<Inner<B>, 1, Int>,
+}
+
+/// A replica's step: the global batch's outputs, what the replicas agreed on, and
+/// how long the agreement took (waiting for the slowest included).
+pub struct SyncedStep<B: AutodiffBackend> {
+    pub output: StepOutput<B>,
+    pub control: StepControl,
+    pub sync_seconds: f64,
 }
 
 /// A batch ready for the model: augmented images, soft targets and labels, on the device.
@@ -133,6 +143,39 @@ impl<B: AutodiffBackend> Trainer<B> {
         let grads = self.backward(pass.loss);
         self.update(lr, grads);
         pass.output
+    }
+
+    /// [`step`](Self::step) as one replica of a data-parallel run: between backward
+    /// and the optimizer, the replicas agree on the gradients, the running statistics,
+    /// the learning rate (the leader's: `leader_lr` there, `None` elsewhere) and stop.
+    pub fn step_synced(
+        &mut self,
+        data: &DeviceSplit<Inner<B>>,
+        shard: &[usize],
+        rng: &mut impl Rng,
+        collective: &Collective<Inner<B>>,
+        leader_lr: Option<f64>,
+        stop: bool,
+    ) -> Result<SyncedStep<B>, TrainError> {
+        let prepared = self.prepare(data, shard, rng);
+        let pass = self.forward(prepared);
+        let grads = self.backward(pass.loss);
+        let started = Instant::now();
+        let (grads, output, control) = synchronize(
+            collective,
+            &mut self.model,
+            grads,
+            pass.output,
+            leader_lr,
+            stop,
+        )?;
+        let sync_seconds = started.elapsed().as_secs_f64();
+        self.update(control.lr, grads);
+        Ok(SyncedStep {
+            output,
+            control,
+            sync_seconds,
+        })
     }
 
     /// Phase 1: gather the batch on the device, augment it, build its targets. The host

@@ -54,6 +54,18 @@ impl PlainView {
                 self.epochs,
                 duration(*elapsed_seconds)
             ),
+            Event::ReplicaRates {
+                images_per_second,
+                all_reduce_share,
+            } => {
+                let each: Vec<String> =
+                    images_per_second.iter().map(|rate| format!("{rate:.1}")).collect();
+                format!(
+                    "  replicas here: {} img/s; all-reduce {:.1}% of a step",
+                    each.join(", "),
+                    100.0 * all_reduce_share
+                )
+            }
             Event::EpochFinished(m) => format!(
                 "epoch {}/{}  train loss {:.4} acc {:.2}%  val loss {:.4} acc {:.2}% macro-F1 {:.3}  lr {:.3e}  {:.1}s  {:.1} img/s",
                 m.epoch,

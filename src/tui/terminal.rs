@@ -90,8 +90,9 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Leaves raw mode and the alternate screen; does nothing if not taken.
-fn restore_terminal() {
+/// Leaves raw mode and the alternate screen; does nothing if not taken (so it is
+/// safe from any thread, e.g. before a process ends on a lost replica).
+pub fn restore_terminal() {
     if TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);

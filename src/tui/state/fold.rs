@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use super::{ConfusionSource, DashboardState, EtaModel, LogLevel, RunInfo, RunStatus, TestResult};
+use super::{
+    ConfusionSource, DashboardState, EtaModel, LogLevel, ReplicaRates, RunInfo, RunStatus,
+    TestResult,
+};
 use crate::run::format::{duration, size, with_thousands_separators as thousands};
 use crate::run::{CheckpointKind, Command, Event};
 use crate::tui::labels::{command_label, percent};
@@ -27,6 +30,15 @@ impl DashboardState {
                 self.progress.lr = *lr;
                 self.progress.images_per_second = *images_per_second;
                 self.on_progress(*elapsed_seconds, at);
+            }
+            Event::ReplicaRates {
+                images_per_second,
+                all_reduce_share,
+            } => {
+                self.replicas = Some(ReplicaRates {
+                    images_per_second: images_per_second.clone(),
+                    all_reduce_share: *all_reduce_share,
+                });
             }
             Event::ValidationStarted { epoch } => {
                 self.progress.epoch = *epoch;

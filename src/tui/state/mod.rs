@@ -72,6 +72,13 @@ pub struct RunInfo {
     pub start_epoch: usize,
 }
 
+/// The latest `ReplicaRates` of a data-parallel run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaRates {
+    pub images_per_second: Vec<f64>,
+    pub all_reduce_share: f64,
+}
+
 /// Where training stands, from the latest `Progress` (or epoch end).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ProgressInfo {
@@ -128,6 +135,9 @@ pub struct TestResult {
 pub struct DashboardState {
     pub info: RunInfo,
     pub progress: ProgressInfo,
+    /// With several replicas: each one's images per second, and the all-reduce's
+    /// share of a step (`ReplicaRates`).
+    pub replicas: Option<ReplicaRates>,
     status: RunStatus,
     /// Set by the app when it sends `CheckpointNow`; cleared by `CheckpointSaved`.
     pub checkpoint_pending: bool,

@@ -22,7 +22,7 @@ pub fn render(state: &DashboardState, area: Rect, buf: &mut Buffer, theme: &Them
     let p = &state.progress;
     let epoch_label = format!("epoch {}/{}", p.epoch, p.epochs);
     let step_label = format!("step {}/{}", p.step, p.steps_per_epoch);
-    let speed = format!("{} img/s", thousands(p.images_per_second.round() as usize));
+    let speed = speed_text(state);
     let lines = vec![
         gauge_line(
             epoch_label,
@@ -59,6 +59,30 @@ fn gauge_line(
     spans.push(Span::raw(format!(" {:>6}   ", percent(fraction))));
     spans.extend(right);
     Line::from(spans)
+}
+
+/// "1,234 img/s", and with several replicas how it splits: "140 img/s (70+70, all-reduce 9%)".
+fn speed_text(state: &DashboardState) -> String {
+    let total = thousands(state.progress.images_per_second.round() as usize);
+    match &state.replicas {
+        Some(replicas) if replicas.images_per_second.len() > 1 => {
+            let each: Vec<String> = replicas
+                .images_per_second
+                .iter()
+                .map(|rate| thousands(rate.round() as usize))
+                .collect();
+            format!(
+                "{total} img/s ({}, all-reduce {})",
+                each.join("+"),
+                percent(replicas.all_reduce_share)
+            )
+        }
+        Some(replicas) => format!(
+            "{total} img/s (all-reduce {})",
+            percent(replicas.all_reduce_share)
+        ),
+        None => format!("{total} img/s"),
+    }
 }
 
 fn eta_text(state: &DashboardState) -> String {
