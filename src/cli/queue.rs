@@ -1,6 +1,9 @@
 //! `fer queue add|list|remove|clear|run`, and how a session claims its next run
 //! from `runs/queue.ron`: first an interrupted run (crashed or stopped) to resume
 //! from its last checkpoint, then the first waiting one in a new run directory.
+//! The claiming session locks the run (`RUN/train.lock`) before the queue says it
+//! started, and holds the lock until the run ends: several sessions share the
+//! queue, and none takes a run that another is still loading or training.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use super::{load_dataset, say, UserError};
 use fer::data::Dataset;
 use fer::run::control::live_engine;
 use fer::run::overrides::ConfigOverrides;
-use fer::run::{CheckpointKind, QueueEntries, QueueState, QueuedRun, RunDir, RunQueue};
+use fer::run::{CheckpointKind, QueueEntries, QueueState, QueuedRun, RunDir, RunLock, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::summary::RunSummary;
 use fer::train::TrainConfig;
@@ -174,12 +177,14 @@ fn best_of(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A queue entry claimed for training.
+/// A queue entry claimed for training. `lock` is its run's lock: whoever holds
+/// the claim holds it until the run ends, so no other worker takes the entry.
 pub struct Claimed {
     pub id: u64,
     pub config: TrainConfig,
     pub run: RunDir,
     pub resume: Option<CheckpointFile>,
+    pub lock: RunLock,
 }
 
 /// Claims the next run (of `study`): an interrupted one first, else the first
@@ -201,6 +206,9 @@ pub fn claim_next(
     })
 }
 
+/// A started entry whose run lock is free: its worker ended without finishing it
+/// (stopped, crashed or killed; the system released the lock). One whose lock is
+/// held is being trained, or its worker is still loading the data.
 fn claim_interrupted(
     entries: &mut QueueEntries,
     study: Option<&str>,
@@ -213,6 +221,11 @@ fn claim_interrupted(
             // The directory is gone: train the entry again from the start.
             return start_fresh(entries, &entry, runs_dir).map(Some);
         };
+        let context = || format!("resuming queue entry #{}", entry.id);
+        let Some(lock) = RunLock::try_acquire(&run).with_context(context)? else {
+            continue;
+        };
+        // A fer from before run locks trains without one: its engine.pid tells.
         if live_engine(&run).is_ok() {
             continue;
         }
@@ -220,8 +233,7 @@ fn claim_interrupted(
         if !checkpoint_path.is_file() {
             return start_fresh(entries, &entry, runs_dir).map(Some);
         }
-        let checkpoint = CheckpointFile::load(&checkpoint_path)
-            .with_context(|| format!("resuming queue entry #{}", entry.id))?;
+        let checkpoint = CheckpointFile::load(&checkpoint_path).with_context(context)?;
         let state = &checkpoint.state;
         if state.completed_epochs >= state.config.epochs {
             let done = QueueState::Done {
@@ -235,15 +247,20 @@ fn claim_interrupted(
             config: state.config.clone(),
             run,
             resume: Some(checkpoint),
+            lock,
         }));
     }
     Ok(None)
 }
 
+/// The entry in a new run directory, locked before the queue says it started.
 fn start_fresh(entries: &mut QueueEntries, entry: &QueuedRun, runs_dir: &Path) -> Result<Claimed> {
     let context = || format!("queue entry #{} ({})", entry.id, entry.model());
     let config = resolve_config(entry.base.as_deref(), &entry.overrides).with_context(context)?;
     let run = create_run(runs_dir, &config).with_context(context)?;
+    let lock = RunLock::try_acquire(&run)
+        .with_context(context)?
+        .with_context(|| format!("{} is locked by another process", run.path().display()))?;
     let started = QueueState::Started {
         run: run.path().to_path_buf(),
     };
@@ -253,6 +270,7 @@ fn start_fresh(entries: &mut QueueEntries, entry: &QueuedRun, runs_dir: &Path) -
         config,
         run,
         resume: None,
+        lock,
     })
 }
 
@@ -286,5 +304,74 @@ impl DataCache {
         )?);
         self.remember(config, dataset.clone());
         Ok(dataset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fer::run::RunError;
+
+    /// A queue of one waiting resnet8 entry in `runs`.
+    fn one_entry(runs: &Path) -> RunQueue {
+        let queue = RunQueue::in_dir(runs);
+        let overrides = ConfigOverrides {
+            model: Some("resnet8".into()),
+            ..ConfigOverrides::default()
+        };
+        queue
+            .update(|entries| Ok::<_, RunError>(entries.push(None, overrides, None)))
+            .unwrap();
+        queue
+    }
+
+    /// The race two workers had: A claims the entry and loads its data (no
+    /// engine.pid yet) while B looks for an interrupted run.
+    #[test]
+    fn a_started_entry_whose_run_lock_is_held_is_not_claimed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let queue = one_entry(&runs);
+        let a = claim_next(&queue, None, &runs)
+            .unwrap()
+            .expect("the waiting entry");
+        assert!(!a.run.pid_path().exists(), "no engine yet");
+        assert!(
+            claim_next(&queue, None, &runs).unwrap().is_none(),
+            "held by A: nothing for B"
+        );
+
+        // A dies before its first checkpoint: the system frees its lock, and B
+        // starts the entry again in a directory of its own.
+        let first = a.run.path().to_path_buf();
+        drop(a);
+        let b = claim_next(&queue, None, &runs)
+            .unwrap()
+            .expect("free again");
+        assert_eq!(b.id, 1);
+        assert!(b.resume.is_none());
+        assert_ne!(b.run.path(), first);
+        let entries = queue.read().unwrap();
+        assert_eq!(
+            entries.runs[0].state,
+            QueueState::Started {
+                run: b.run.path().to_path_buf()
+            }
+        );
+    }
+
+    /// Any other holder of the lock counts (`fer train --resume RUN` takes it too).
+    #[test]
+    fn a_run_locked_by_another_handle_is_skipped_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let queue = one_entry(&runs);
+        let claimed = claim_next(&queue, None, &runs).unwrap().unwrap();
+        let run = claimed.run.clone();
+        drop(claimed);
+        let other = RunLock::try_acquire(&run).unwrap().expect("free");
+        assert!(claim_next(&queue, None, &runs).unwrap().is_none());
+        drop(other);
+        assert!(claim_next(&queue, None, &runs).unwrap().is_some());
     }
 }
