@@ -417,9 +417,13 @@ dashboard's n key add to it, and a session (`fer train` once its own run is done
 `fer queue run`, `fer study`) takes waiting runs from it in order, each in its own run \
 directory. A run interrupted by a crash, Ctrl-C or `fer ctl stop` stays claimed; the next \
 `fer queue run` resumes it from its last checkpoint before it starts anything new.\n\n\
+Several workers may run the queue at once, one per device (`fer queue run --device cuda:1` \
+in each terminal): each entry is trained \
+by one of them only (the worker holds RUN/train.lock while it trains), and the entry of a \
+worker that crashed or was stopped is resumed by the next worker that is free.\n\n\
 Examples:\n  fer queue add resnet20 --data fer2013.csv --epochs 30\n  \
 fer queue add vgg19 --config runs/<id>/config.ron --mixup 0.2\n  \
-fer queue list\n  fer queue run --headless")]
+fer queue list\n  fer queue run --headless\n  fer queue run --device cuda:1")]
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: QueueAction,
@@ -452,6 +456,11 @@ pub enum QueueAction {
         /// Only this study's entries.
         #[arg(long, value_name = "NAME")]
         study: Option<String>,
+        /// Train every entry on this device, whatever device it was queued with: cpu,
+        /// cuda, cuda:N, wgpu or wgpu:N, as `fer train --device` (default: each
+        /// entry's own). Start one such worker per device and they share the queue.
+        #[arg(long, value_parser = fer::device::checked_name)]
+        device: Option<String>,
     },
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::args::{QueueAction, QueueAddArgs, QueueArgs};
+use super::args::{QueueAction, QueueAddArgs, QueueArgs, ViewArgs};
 use super::session::{create_run, Session, SessionPlan};
 use super::train::resolve_config;
 use super::{load_dataset, say, UserError};
@@ -32,24 +32,42 @@ pub fn run(args: QueueArgs) -> Result<()> {
         }
         QueueAction::Remove { position } => remove(&queue, position),
         QueueAction::Clear { study } => clear(&queue, study.as_deref()),
-        QueueAction::Run { view, study } => {
-            let plan = SessionPlan {
-                first: None,
-                runs_dir: args.runs_dir.clone(),
-                queue: queue.clone(),
-                study,
-                wait_on_divergence: false,
-            };
-            let finished = Session::start(plan, view)?.follow()?;
-            if finished.is_empty() {
-                say(format!(
-                    "nothing to run: {} has no waiting or interrupted runs",
-                    queue.path().display()
-                ));
-            }
-            Ok(())
-        }
+        QueueAction::Run {
+            view,
+            study,
+            device,
+        } => run_queue(&queue, &args.runs_dir, view, study, device),
     }
+}
+
+/// One worker: trains entries until none is left that no other worker holds.
+fn run_queue(
+    queue: &RunQueue,
+    runs_dir: &Path,
+    view: ViewArgs,
+    study: Option<String>,
+    device: Option<String>,
+) -> Result<()> {
+    // A device that does not answer fails here, before an entry is claimed for it.
+    if let Some(device) = &device {
+        fer::device::resolve(device.parse()?)?;
+    }
+    let plan = SessionPlan {
+        first: None,
+        runs_dir: runs_dir.to_path_buf(),
+        queue: queue.clone(),
+        study,
+        device,
+        wait_on_divergence: false,
+    };
+    let finished = Session::start(plan, view)?.follow()?;
+    if finished.is_empty() {
+        say(format!(
+            "nothing to run: {} has no waiting or interrupted runs",
+            queue.path().display()
+        ));
+    }
+    Ok(())
 }
 
 fn add_entry(queue: &RunQueue, args: QueueAddArgs) -> Result<()> {
@@ -189,20 +207,22 @@ pub struct Claimed {
 
 /// Claims the next run (of `study`): an interrupted one first, else the first
 /// waiting one, marked started in a new run directory. All under the queue's lock,
-/// so two sessions never take the same entry.
+/// so two sessions never take the same entry. `device`, when given, replaces the
+/// entry's own (a worker per device).
 pub fn claim_next(
     queue: &RunQueue,
     study: Option<&str>,
     runs_dir: &Path,
+    device: Option<&str>,
 ) -> Result<Option<Claimed>> {
     queue.update(|entries| {
-        if let Some(claimed) = claim_interrupted(entries, study, runs_dir)? {
+        if let Some(claimed) = claim_interrupted(entries, study, runs_dir, device)? {
             return Ok(Some(claimed));
         }
         let Some(entry) = entries.next_waiting(study).cloned() else {
             return Ok(None);
         };
-        start_fresh(entries, &entry, runs_dir).map(Some)
+        start_fresh(entries, &entry, runs_dir, device).map(Some)
     })
 }
 
@@ -213,13 +233,14 @@ fn claim_interrupted(
     entries: &mut QueueEntries,
     study: Option<&str>,
     runs_dir: &Path,
+    device: Option<&str>,
 ) -> Result<Option<Claimed>> {
     let started: Vec<QueuedRun> = entries.started(study).cloned().collect();
     for entry in started {
         let Some(dir) = entry.run_dir() else { continue };
         let Ok(run) = RunDir::open(dir) else {
             // The directory is gone: train the entry again from the start.
-            return start_fresh(entries, &entry, runs_dir).map(Some);
+            return start_fresh(entries, &entry, runs_dir, device).map(Some);
         };
         let context = || format!("resuming queue entry #{}", entry.id);
         let Some(lock) = RunLock::try_acquire(&run).with_context(context)? else {
@@ -231,7 +252,7 @@ fn claim_interrupted(
         }
         let checkpoint_path = run.checkpoint_path(CheckpointKind::Last);
         if !checkpoint_path.is_file() {
-            return start_fresh(entries, &entry, runs_dir).map(Some);
+            return start_fresh(entries, &entry, runs_dir, device).map(Some);
         }
         let checkpoint = CheckpointFile::load(&checkpoint_path).with_context(context)?;
         let state = &checkpoint.state;
@@ -242,9 +263,13 @@ fn claim_interrupted(
             entries.set_state(entry.id, done);
             continue;
         }
+        let mut config = state.config.clone();
+        if let Some(device) = device {
+            config.device = device.to_string();
+        }
         return Ok(Some(Claimed {
             id: entry.id,
-            config: state.config.clone(),
+            config,
             run,
             resume: Some(checkpoint),
             lock,
@@ -254,9 +279,18 @@ fn claim_interrupted(
 }
 
 /// The entry in a new run directory, locked before the queue says it started.
-fn start_fresh(entries: &mut QueueEntries, entry: &QueuedRun, runs_dir: &Path) -> Result<Claimed> {
+fn start_fresh(
+    entries: &mut QueueEntries,
+    entry: &QueuedRun,
+    runs_dir: &Path,
+    device: Option<&str>,
+) -> Result<Claimed> {
     let context = || format!("queue entry #{} ({})", entry.id, entry.model());
-    let config = resolve_config(entry.base.as_deref(), &entry.overrides).with_context(context)?;
+    let mut config =
+        resolve_config(entry.base.as_deref(), &entry.overrides).with_context(context)?;
+    if let Some(device) = device {
+        config.device = device.to_string();
+    }
     let run = create_run(runs_dir, &config).with_context(context)?;
     let lock = RunLock::try_acquire(&run)
         .with_context(context)?
@@ -332,12 +366,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let runs = dir.path().join("runs");
         let queue = one_entry(&runs);
-        let a = claim_next(&queue, None, &runs)
+        let a = claim_next(&queue, None, &runs, Some("cpu"))
             .unwrap()
             .expect("the waiting entry");
         assert!(!a.run.pid_path().exists(), "no engine yet");
+        assert_eq!(
+            a.config.device, "cpu",
+            "the worker's device, not the entry's"
+        );
         assert!(
-            claim_next(&queue, None, &runs).unwrap().is_none(),
+            claim_next(&queue, None, &runs, None).unwrap().is_none(),
             "held by A: nothing for B"
         );
 
@@ -345,7 +383,7 @@ mod tests {
         // starts the entry again in a directory of its own.
         let first = a.run.path().to_path_buf();
         drop(a);
-        let b = claim_next(&queue, None, &runs)
+        let b = claim_next(&queue, None, &runs, None)
             .unwrap()
             .expect("free again");
         assert_eq!(b.id, 1);
@@ -366,12 +404,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let runs = dir.path().join("runs");
         let queue = one_entry(&runs);
-        let claimed = claim_next(&queue, None, &runs).unwrap().unwrap();
+        let claimed = claim_next(&queue, None, &runs, None).unwrap().unwrap();
         let run = claimed.run.clone();
         drop(claimed);
         let other = RunLock::try_acquire(&run).unwrap().expect("free");
-        assert!(claim_next(&queue, None, &runs).unwrap().is_none());
+        assert!(claim_next(&queue, None, &runs, None).unwrap().is_none());
         drop(other);
-        assert!(claim_next(&queue, None, &runs).unwrap().is_some());
+        assert!(claim_next(&queue, None, &runs, None).unwrap().is_some());
     }
 }

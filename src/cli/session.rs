@@ -35,6 +35,8 @@ pub struct SessionPlan {
     pub queue: RunQueue,
     /// Take only this study's entries from the queue (`fer study`).
     pub study: Option<String>,
+    /// Train queued runs on this device instead of their own (`fer queue run --device`).
+    pub device: Option<String>,
     /// Set by `Session::start` from the view.
     pub wait_on_divergence: bool,
 }
@@ -223,7 +225,12 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
         run,
         resume,
         lock,
-    }) = claim_next(&plan.queue, plan.study.as_deref(), &plan.runs_dir)?
+    }) = claim_next(
+        &plan.queue,
+        plan.study.as_deref(),
+        &plan.runs_dir,
+        plan.device.as_deref(),
+    )?
     else {
         return Ok(None);
     };

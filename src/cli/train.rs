@@ -69,6 +69,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         queue,
         runs_dir: args.runs_dir.clone(),
         study: None,
+        device: None,
         wait_on_divergence: false,
     };
     Session::start(plan, args.view)?.follow()?;
