@@ -36,7 +36,14 @@ pub fn run(args: QueueArgs) -> Result<()> {
             view,
             study,
             device,
-        } => run_queue(&queue, &args.runs_dir, view, study, device),
+            workers,
+        } => {
+            if workers.is_empty() {
+                run_queue(&queue, &args.runs_dir, view, study, device)
+            } else {
+                super::workers::run(&workers, &args.runs_dir, study.as_deref())
+            }
+        }
     }
 }
 
