@@ -78,6 +78,18 @@ fn worker_command(exe: &Path, device: &str, runs_dir: &Path, study: Option<&str>
 /// Starts the child and the threads that relay its stdout and stderr.
 fn spawn(mut command: Command, label: &str) -> Result<(Child, Vec<JoinHandle<()>>)> {
     let mut child = command.spawn().context("running fer")?;
+    match relay_output(&mut child, label) {
+        Ok(relays) => Ok((child, relays)),
+        Err(error) => {
+            // Unrelayed, it would block on a full pipe, or train unseen.
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(error)
+        }
+    }
+}
+
+fn relay_output(child: &mut Child, label: &str) -> Result<Vec<JoinHandle<()>>> {
     let prefix = format!("[{label}] ");
     let mut relays = Vec::new();
     if let Some(stdout) = child.stdout.take() {
@@ -86,7 +98,7 @@ fn spawn(mut command: Command, label: &str) -> Result<(Child, Vec<JoinHandle<()>
     if let Some(stderr) = child.stderr.take() {
         relays.push(relay_lines(stderr, prefix, true)?);
     }
-    Ok((child, relays))
+    Ok(relays)
 }
 
 /// Copies `stream`'s lines to this process's stdout (or stderr) behind `prefix`.
