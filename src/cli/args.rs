@@ -467,9 +467,13 @@ dashboard's n key add to it, and a session (`fer train` once its own run is done
 `fer queue run`, `fer study`) takes waiting runs from it in order, each in its own run \
 directory. A run interrupted by a crash, Ctrl-C or `fer ctl stop` stays claimed; the next \
 `fer queue run` resumes it from its last checkpoint before it starts anything new.\n\n\
+Several workers may run the queue at once, one per device (`fer queue run --device cuda:1` \
+in each terminal, or `fer queue run --workers cuda:0,cuda:1` in one): each entry is trained \
+by one of them only (the worker holds RUN/train.lock while it trains), and the entry of a \
+worker that crashed or was stopped is resumed by the next worker that is free.\n\n\
 Examples:\n  fer queue add resnet20 --data fer2013.csv --epochs 30\n  \
 fer queue add vgg19 --config runs/<id>/config.ron --mixup 0.2\n  \
-fer queue list\n  fer queue run --headless")]
+fer queue list\n  fer queue run --headless\n  fer queue run --workers cuda:0,cuda:1")]
 pub struct QueueArgs {
     #[command(subcommand)]
     pub action: QueueAction,
@@ -495,13 +499,30 @@ pub enum QueueAction {
         #[arg(long, value_name = "NAME")]
         study: Option<String>,
     },
-    /// Train the queued runs one after another until none is left.
+    /// Train the queued runs one after another until none is left (with --workers,
+    /// one worker per device at once).
     Run {
         #[command(flatten)]
         view: ViewArgs,
         /// Only this study's entries.
         #[arg(long, value_name = "NAME")]
         study: Option<String>,
+        /// Train every entry on this device, whatever device it was queued with: cpu,
+        /// cuda, cuda:N, wgpu or wgpu:N, as `fer train --device` (default: each
+        /// entry's own). Start one such worker per device and they share the queue.
+        #[arg(long, value_parser = fer::device::checked_name, conflicts_with = "workers")]
+        device: Option<String>,
+        /// Run one worker per listed device, in this one command, e.g. cuda:0,cuda:1 or
+        /// cpu,cpu: each is a child `fer queue run --device D --headless` (so --headless
+        /// is implied), its lines prefixed with [N DEVICE]. Ctrl-C stops every worker,
+        /// each saving a checkpoint first; the exit code is non-zero if any worker failed.
+        #[arg(
+            long,
+            value_name = "DEVICES",
+            value_delimiter = ',',
+            value_parser = fer::device::checked_name
+        )]
+        workers: Vec<String>,
     },
 }
 

@@ -23,6 +23,7 @@ pub mod study;
 mod summary;
 pub mod train;
 pub mod watch;
+mod workers;
 
 use std::fmt::Display;
 use std::io::Write;

@@ -1,20 +1,23 @@
 //! `fer queue add|list|remove|clear|run`, and how a session claims its next run
 //! from `runs/queue.ron`: first an interrupted run (crashed or stopped) to resume
 //! from its last checkpoint, then the first waiting one in a new run directory.
+//! The claiming session locks the run (`RUN/train.lock`) before the queue says it
+//! started, and holds the lock until the run ends: several sessions share the
+//! queue, and none takes a run that another is still loading or training.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::args::{QueueAction, QueueAddArgs, QueueArgs};
+use super::args::{QueueAction, QueueAddArgs, QueueArgs, ViewArgs};
 use super::session::{create_run, Session, SessionPlan};
 use super::train::resolve_config;
 use super::{load_dataset, say, UserError};
 use fer::data::Dataset;
 use fer::run::control::live_engine;
 use fer::run::overrides::ConfigOverrides;
-use fer::run::{CheckpointKind, QueueEntries, QueueState, QueuedRun, RunDir, RunQueue};
+use fer::run::{CheckpointKind, QueueEntries, QueueState, QueuedRun, RunDir, RunLock, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::summary::RunSummary;
 use fer::train::TrainConfig;
@@ -29,24 +32,49 @@ pub fn run(args: QueueArgs) -> Result<()> {
         }
         QueueAction::Remove { position } => remove(&queue, position),
         QueueAction::Clear { study } => clear(&queue, study.as_deref()),
-        QueueAction::Run { view, study } => {
-            let plan = SessionPlan {
-                first: None,
-                runs_dir: args.runs_dir.clone(),
-                queue: queue.clone(),
-                study,
-                wait_on_divergence: false,
-            };
-            let finished = Session::start(plan, view)?.follow()?;
-            if finished.is_empty() {
-                say(format!(
-                    "nothing to run: {} has no waiting or interrupted runs",
-                    queue.path().display()
-                ));
+        QueueAction::Run {
+            view,
+            study,
+            device,
+            workers,
+        } => {
+            if workers.is_empty() {
+                run_queue(&queue, &args.runs_dir, view, study, device)
+            } else {
+                super::workers::run(&workers, &args.runs_dir, study.as_deref())
             }
-            Ok(())
         }
     }
+}
+
+/// One worker: trains entries until none is left that no other worker holds.
+fn run_queue(
+    queue: &RunQueue,
+    runs_dir: &Path,
+    view: ViewArgs,
+    study: Option<String>,
+    device: Option<String>,
+) -> Result<()> {
+    // A device that does not answer fails here, before an entry is claimed for it.
+    if let Some(device) = &device {
+        fer::device::resolve(device.parse()?)?;
+    }
+    let plan = SessionPlan {
+        first: None,
+        runs_dir: runs_dir.to_path_buf(),
+        queue: queue.clone(),
+        study,
+        device,
+        wait_on_divergence: false,
+    };
+    let finished = Session::start(plan, view)?.follow()?;
+    if finished.is_empty() {
+        say(format!(
+            "nothing to run: {} has no waiting or interrupted runs",
+            queue.path().display()
+        ));
+    }
+    Ok(())
 }
 
 fn add_entry(queue: &RunQueue, args: QueueAddArgs) -> Result<()> {
@@ -174,54 +202,66 @@ fn best_of(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A queue entry claimed for training.
+/// A queue entry claimed for training. `lock` is its run's lock: whoever holds
+/// the claim holds it until the run ends, so no other worker takes the entry.
 pub struct Claimed {
     pub id: u64,
     pub config: TrainConfig,
     pub run: RunDir,
     pub resume: Option<CheckpointFile>,
+    pub lock: RunLock,
 }
 
 /// Claims the next run (of `study`): an interrupted one first, else the first
 /// waiting one, marked started in a new run directory. All under the queue's lock,
-/// so two sessions never take the same entry.
+/// so two sessions never take the same entry. `device`, when given, replaces the
+/// entry's own (a worker per device).
 pub fn claim_next(
     queue: &RunQueue,
     study: Option<&str>,
     runs_dir: &Path,
+    device: Option<&str>,
 ) -> Result<Option<Claimed>> {
     queue.update(|entries| {
-        if let Some(claimed) = claim_interrupted(entries, study, runs_dir)? {
+        if let Some(claimed) = claim_interrupted(entries, study, runs_dir, device)? {
             return Ok(Some(claimed));
         }
         let Some(entry) = entries.next_waiting(study).cloned() else {
             return Ok(None);
         };
-        start_fresh(entries, &entry, runs_dir).map(Some)
+        start_fresh(entries, &entry, runs_dir, device).map(Some)
     })
 }
 
+/// A started entry whose run lock is free: its worker ended without finishing it
+/// (stopped, crashed or killed; the system released the lock). One whose lock is
+/// held is being trained, or its worker is still loading the data.
 fn claim_interrupted(
     entries: &mut QueueEntries,
     study: Option<&str>,
     runs_dir: &Path,
+    device: Option<&str>,
 ) -> Result<Option<Claimed>> {
     let started: Vec<QueuedRun> = entries.started(study).cloned().collect();
     for entry in started {
         let Some(dir) = entry.run_dir() else { continue };
         let Ok(run) = RunDir::open(dir) else {
             // The directory is gone: train the entry again from the start.
-            return start_fresh(entries, &entry, runs_dir).map(Some);
+            return start_fresh(entries, &entry, runs_dir, device).map(Some);
         };
+        let context = || format!("resuming queue entry #{}", entry.id);
+        let Some(lock) = RunLock::try_acquire(&run).with_context(context)? else {
+            continue;
+        };
+        // A fer from before run locks trains without one: its engine.pid tells.
         if live_engine(&run).is_ok() {
             continue;
         }
         let checkpoint_path = run.checkpoint_path(CheckpointKind::Last);
         if !checkpoint_path.is_file() {
-            return start_fresh(entries, &entry, runs_dir).map(Some);
+            return start_fresh(entries, &entry, runs_dir, device).map(Some);
         }
-        let checkpoint = CheckpointFile::load(&checkpoint_path)
-            .with_context(|| format!("resuming queue entry #{}", entry.id))?;
+        let checkpoint = CheckpointFile::load(&checkpoint_path).with_context(context)?;
         let state = &checkpoint.state;
         if state.completed_epochs >= state.config.epochs {
             let done = QueueState::Done {
@@ -230,20 +270,38 @@ fn claim_interrupted(
             entries.set_state(entry.id, done);
             continue;
         }
+        let mut config = state.config.clone();
+        if let Some(device) = device {
+            config.device = device.to_string();
+        }
         return Ok(Some(Claimed {
             id: entry.id,
-            config: state.config.clone(),
+            config,
             run,
             resume: Some(checkpoint),
+            lock,
         }));
     }
     Ok(None)
 }
 
-fn start_fresh(entries: &mut QueueEntries, entry: &QueuedRun, runs_dir: &Path) -> Result<Claimed> {
+/// The entry in a new run directory, locked before the queue says it started.
+fn start_fresh(
+    entries: &mut QueueEntries,
+    entry: &QueuedRun,
+    runs_dir: &Path,
+    device: Option<&str>,
+) -> Result<Claimed> {
     let context = || format!("queue entry #{} ({})", entry.id, entry.model());
-    let config = resolve_config(entry.base.as_deref(), &entry.overrides).with_context(context)?;
+    let mut config =
+        resolve_config(entry.base.as_deref(), &entry.overrides).with_context(context)?;
+    if let Some(device) = device {
+        config.device = device.to_string();
+    }
     let run = create_run(runs_dir, &config).with_context(context)?;
+    let lock = RunLock::try_acquire(&run)
+        .with_context(context)?
+        .with_context(|| format!("{} is locked by another process", run.path().display()))?;
     let started = QueueState::Started {
         run: run.path().to_path_buf(),
     };
@@ -253,6 +311,7 @@ fn start_fresh(entries: &mut QueueEntries, entry: &QueuedRun, runs_dir: &Path) -
         config,
         run,
         resume: None,
+        lock,
     })
 }
 
@@ -286,5 +345,78 @@ impl DataCache {
         )?);
         self.remember(config, dataset.clone());
         Ok(dataset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fer::run::RunError;
+
+    /// A queue of one waiting resnet8 entry in `runs`.
+    fn one_entry(runs: &Path) -> RunQueue {
+        let queue = RunQueue::in_dir(runs);
+        let overrides = ConfigOverrides {
+            model: Some("resnet8".into()),
+            ..ConfigOverrides::default()
+        };
+        queue
+            .update(|entries| Ok::<_, RunError>(entries.push(None, overrides, None)))
+            .unwrap();
+        queue
+    }
+
+    /// The race two workers had: A claims the entry and loads its data (no
+    /// engine.pid yet) while B looks for an interrupted run.
+    #[test]
+    fn a_started_entry_whose_run_lock_is_held_is_not_claimed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let queue = one_entry(&runs);
+        let a = claim_next(&queue, None, &runs, Some("cpu"))
+            .unwrap()
+            .expect("the waiting entry");
+        assert!(!a.run.pid_path().exists(), "no engine yet");
+        assert_eq!(
+            a.config.device, "cpu",
+            "the worker's device, not the entry's"
+        );
+        assert!(
+            claim_next(&queue, None, &runs, None).unwrap().is_none(),
+            "held by A: nothing for B"
+        );
+
+        // A dies before its first checkpoint: the system frees its lock, and B
+        // starts the entry again in a directory of its own.
+        let first = a.run.path().to_path_buf();
+        drop(a);
+        let b = claim_next(&queue, None, &runs, None)
+            .unwrap()
+            .expect("free again");
+        assert_eq!(b.id, 1);
+        assert!(b.resume.is_none());
+        assert_ne!(b.run.path(), first);
+        let entries = queue.read().unwrap();
+        assert_eq!(
+            entries.runs[0].state,
+            QueueState::Started {
+                run: b.run.path().to_path_buf()
+            }
+        );
+    }
+
+    /// Any other holder of the lock counts (`fer train --resume RUN` takes it too).
+    #[test]
+    fn a_run_locked_by_another_handle_is_skipped_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let queue = one_entry(&runs);
+        let claimed = claim_next(&queue, None, &runs, None).unwrap().unwrap();
+        let run = claimed.run.clone();
+        drop(claimed);
+        let other = RunLock::try_acquire(&run).unwrap().expect("free");
+        assert!(claim_next(&queue, None, &runs, None).unwrap().is_none());
+        drop(other);
+        assert!(claim_next(&queue, None, &runs, None).unwrap().is_some());
     }
 }

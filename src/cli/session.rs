@@ -15,7 +15,7 @@ use super::queue::{claim_next, Claimed, DataCache};
 use super::{panics, signals, summary};
 use fer::device::{self, Device, DevicesTask};
 use fer::report::ReportError;
-use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunQueue};
+use fer::run::{Command, ControlListener, Event, EventLog, QueueState, RunDir, RunLock, RunQueue};
 use fer::train::{Engine, EngineIo, EngineSetup, Outcome, TrainConfig, TrainError};
 use fer::tui::faces::FaceImages;
 use fer::tui::plain::PlainView;
@@ -29,12 +29,15 @@ pub struct FinishedRun {
 
 /// What a session trains.
 pub struct SessionPlan {
-    /// `fer train`'s run, on its devices (one replica each); `None` starts with the queue.
-    pub first: Option<(EngineSetup, Vec<Device>)>,
+    /// `fer train`'s run, on its devices (one replica each), with its lock; `None`
+    /// starts with the queue.
+    pub first: Option<(EngineSetup, Vec<Device>, RunLock)>,
     pub runs_dir: PathBuf,
     pub queue: RunQueue,
     /// Take only this study's entries from the queue (`fer study`).
     pub study: Option<String>,
+    /// Train queued runs on this device instead of their own (`fer queue run --device`).
+    pub device: Option<String>,
     /// Set by `Session::start` from the view.
     pub wait_on_divergence: bool,
 }
@@ -53,7 +56,7 @@ impl Session {
     /// watching to read why and stop it; with plain lines it stops at once.
     pub fn start(mut plan: SessionPlan, view: ViewArgs) -> Result<Self> {
         plan.wait_on_divergence = view.interactive();
-        if let Some((setup, _)) = &mut plan.first {
+        if let Some((setup, ..)) = &mut plan.first {
             setup.wait_on_divergence = plan.wait_on_divergence;
         }
         let (event_sender, events) = mpsc::channel();
@@ -137,11 +140,13 @@ fn forward(action: Action, commands: &Sender<Command>) -> Result<(), String> {
     }
 }
 
-/// The run being trained: its setup, and its queue entry when it came from the queue.
+/// The run being trained: its setup, its queue entry when it came from the queue,
+/// and its lock, held until the queue says how it ended.
 struct Current {
     setup: EngineSetup,
     devices: Vec<Device>,
     entry: Option<u64>,
+    lock: RunLock,
 }
 
 /// Trains the first run, then queued runs, each listening on its own control
@@ -153,14 +158,15 @@ fn drive(
     faces: &FaceImages,
 ) -> Result<Vec<FinishedRun>> {
     let mut data = DataCache::default();
-    if let Some((setup, _)) = &plan.first {
+    if let Some((setup, ..)) = &plan.first {
         data.remember(&setup.config, setup.dataset.clone());
     }
     let mut current = match plan.first.take() {
-        Some((setup, devices)) => Some(Current {
+        Some((setup, devices, lock)) => Some(Current {
             setup,
             devices,
             entry: None,
+            lock,
         }),
         None => claimed(&plan, &mut data)?,
     };
@@ -176,6 +182,7 @@ fn drive(
         setup,
         devices,
         entry,
+        lock,
     }) = current.take()
     {
         let run = setup.run.clone();
@@ -191,6 +198,9 @@ fn drive(
             plan.queue
                 .update(|entries| Ok::<_, fer::run::RunError>(entries.set_state(id, done)))?;
         }
+        // Only now: freed earlier, a finished entry still marked started would look
+        // interrupted to another worker.
+        drop(lock);
         finished.push(FinishedRun { run, outcome });
         let (false, Some(returned)) = (stopped, returned) else {
             break;
@@ -215,7 +225,13 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
         config,
         run,
         resume,
-    }) = claim_next(&plan.queue, plan.study.as_deref(), &plan.runs_dir)?
+        lock,
+    }) = claim_next(
+        &plan.queue,
+        plan.study.as_deref(),
+        &plan.runs_dir,
+        plan.device.as_deref(),
+    )?
     else {
         return Ok(None);
     };
@@ -228,6 +244,7 @@ fn claimed(plan: &SessionPlan, data: &mut DataCache) -> Result<Option<Current>> 
         setup,
         devices: vec![device],
         entry: Some(id),
+        lock,
     }))
 }
 

@@ -20,6 +20,7 @@ pub fn run(args: StudyArgs) -> Result<()> {
         runs_dir: args.runs_dir.clone(),
         queue: queue.clone(),
         study: Some(study.name.clone()),
+        device: None,
         wait_on_divergence: false,
     };
     Session::start(plan, args.view)?.follow()?;

@@ -9,7 +9,7 @@ use super::args::TrainArgs;
 use super::session::{create_run, Session, SessionPlan};
 use super::{load_dataset, parallel, UserError};
 use fer::run::overrides::ConfigOverrides;
-use fer::run::{CheckpointKind, RunDir, RunQueue};
+use fer::run::{CheckpointKind, RunDir, RunLock, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::{EngineSetup, TrainConfig, Tta};
 
@@ -24,11 +24,13 @@ const SAMPLE_BATCH_SIZE: usize = 32;
 const SAMPLE_TTA: Tta = Tta::Flip;
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let (config, run, resume) = match &args.resume {
-        Some(path) => resumed(path, &args.overrides)?,
+    let (config, continued) = match &args.resume {
+        Some(path) => {
+            let (config, continued) = resumed(path, &args.overrides)?;
+            (config, Some(continued))
+        }
         None => (
             resolve_config(args.config.as_deref(), &args.overrides)?,
-            None,
             None,
         ),
     };
@@ -41,9 +43,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let (devices, topology) = parallel::devices_and_topology(&args.parallel, &config.device)?;
     let device_name = devices.first().map(ToString::to_string).unwrap_or_default();
-    let run = match run {
-        Some(run) => run,
-        None => create_run(&args.runs_dir, &config)?,
+    let (run, lock, resume) = match continued {
+        Some(Resumed {
+            run,
+            lock,
+            checkpoint,
+        }) => (run, lock, Some(checkpoint)),
+        None => {
+            let run = create_run(&args.runs_dir, &config)?;
+            let lock = hold(&run)?;
+            (run, lock, None)
+        }
     };
     let queue = RunQueue::in_dir(&args.runs_dir);
     let device_name = topology
@@ -54,23 +64,29 @@ pub fn run(args: TrainArgs) -> Result<()> {
     first.topology = topology;
     first.on_collective_timeout = Some(parallel::exit_on_lost_replica());
     let plan = SessionPlan {
-        first: Some((first, devices)),
+        first: Some((first, devices, lock)),
         queue,
         runs_dir: args.runs_dir.clone(),
         study: None,
+        device: None,
         wait_on_divergence: false,
     };
     Session::start(plan, args.view)?.follow()?;
     Ok(())
 }
 
-/// The run in `path` and its last checkpoint, with `--epochs`, `--device`,
-/// `--minutes` and `--lr` applied (the rest of a resumed run's settings stay as they
-/// were; a new LR scales the saved schedule).
-pub fn resumed(
-    path: &Path,
-    args: &ConfigOverrides,
-) -> Result<(TrainConfig, Option<RunDir>, Option<CheckpointFile>)> {
+/// A run to continue: its directory, locked while this process trains it (see
+/// [`RunLock`]), and its last checkpoint.
+pub struct Resumed {
+    pub run: RunDir,
+    pub lock: RunLock,
+    pub checkpoint: CheckpointFile,
+}
+
+/// The configuration of the run in `path` from its last checkpoint, with
+/// `--epochs`, `--device`, `--minutes` and `--lr` applied (the rest of a resumed
+/// run's settings stay as they were; a new LR scales the saved schedule).
+pub fn resumed(path: &Path, args: &ConfigOverrides) -> Result<(TrainConfig, Resumed)> {
     let run = RunDir::open(path)?;
     if let Ok(pid) = fer::run::control::live_engine(&run) {
         return Err(UserError(format!(
@@ -79,6 +95,8 @@ pub fn resumed(
         ))
         .into());
     }
+    // A queue worker may have claimed it and still be loading its data.
+    let lock = hold(&run)?;
     let checkpoint_path = run.checkpoint_path(CheckpointKind::Last);
     if !checkpoint_path.is_file() {
         return Err(UserError(format!(
@@ -111,7 +129,25 @@ pub fn resumed(
         ))
         .into());
     }
-    Ok((config, Some(run), Some(checkpoint)))
+    let resumed = Resumed {
+        run,
+        lock,
+        checkpoint,
+    };
+    Ok((config, resumed))
+}
+
+/// The lock of a run this process is about to train, so that no queue worker
+/// takes it for an interrupted one meanwhile.
+fn hold(run: &RunDir) -> Result<RunLock> {
+    RunLock::try_acquire(run)?.ok_or_else(|| {
+        UserError(format!(
+            "{} is being trained right now by another fer process (it holds {}): stop it first",
+            run.path().display(),
+            fer::run::RUN_LOCK_FILE
+        ))
+        .into()
+    })
 }
 
 /// Defaults, then `--config` (or a queued run's base), then flags. Checked here, so

@@ -9,6 +9,7 @@ mod events;
 pub mod faces;
 pub mod format;
 pub mod listing;
+mod lock;
 pub mod nonfinite;
 pub mod overrides;
 mod predictions;
@@ -26,6 +27,7 @@ pub use dir::{
 pub use error::RunError;
 pub use events::{CheckpointKind, Command, EpochMetrics, Event};
 pub use faces::{ValidationFaces, FACES_FILE};
+pub use lock::{RunLock, RUN_LOCK_FILE};
 pub use predictions::{PredictedSplit, Predictions, PREDICTIONS_DIR};
 pub use queue::{QueueEntries, QueueState, QueuedRun, RunQueue, QUEUE_FILE};
 pub use storage::{Disk, RunFile, Storage};
