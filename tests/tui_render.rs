@@ -4,6 +4,7 @@
 mod tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fer::run::Event;
 use fer::tui::app::ChartFocus;
 use fer::tui::state::DashboardState;
 use fer::tui::{view, App, Theme};
@@ -143,6 +144,22 @@ fn progress_pane() {
         "six epochs and 124/224 of one at 100 s each"
     );
     insta::assert_snapshot!("pane_progress", text);
+}
+
+#[test]
+fn progress_pane_splits_the_speed_over_the_replicas() {
+    let mut state = state();
+    state.apply(&Event::ReplicaRates {
+        images_per_second: vec![161.4, 158.7],
+        all_reduce_share: 0.087,
+    });
+    let (_, text) = pane(120, 4, |area, buf| {
+        view::render_progress(&state, area, buf, &Theme::ascii())
+    });
+    assert!(
+        text.contains("320 img/s (161+159, all-reduce 8.7%)"),
+        "{text}"
+    );
 }
 
 #[test]

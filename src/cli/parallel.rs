@@ -44,6 +44,9 @@ pub fn devices_and_topology(
             .into())
         }
     };
+    if nodes.is_some() {
+        quiet_collective_logs();
+    }
     let topology = Topology {
         local_devices: devices.len(),
         nodes,
@@ -60,4 +63,19 @@ pub fn exit_on_lost_replica() -> TimeoutHook {
         super::say_error(format!("error: {message}"));
         std::process::exit(1);
     })
+}
+
+/// Warnings and errors of burn-communication on stderr, not its per-transfer INFO
+/// lines on stdout (it installs those itself when no subscriber exists).
+fn quiet_collective_logs() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(LevelFilter::WARN);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

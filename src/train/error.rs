@@ -23,6 +23,9 @@ pub enum TrainError {
     /// The run ended with files the disk never took.
     #[error("{0}")]
     Unsaved(String),
+    /// Another replica of a data-parallel run stopped answering.
+    #[error("{0}")]
+    ReplicaLost(String),
     /// The engine panicked (a bug); the message says where.
     #[error("{0}")]
     Crashed(String),
@@ -38,6 +41,7 @@ impl TrainError {
             TrainError::NonFinite(_)
             | TrainError::Diverged(_)
             | TrainError::Unsaved(_)
+            | TrainError::ReplicaLost(_)
             | TrainError::Crashed(_) => false,
         }
     }

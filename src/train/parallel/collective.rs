@@ -20,8 +20,14 @@ pub struct Collective<B: Backend> {
 }
 
 fn failed(what: &str, error: impl std::fmt::Debug) -> TrainError {
-    TrainError::Device(format!("collective {what} failed: {error:?}"))
+    TrainError::ReplicaLost(format!(
+        "the {what} with the other replicas failed ({error:?}): a node or device was lost or stopped. {RESTART}"
+    ))
 }
+
+/// What to do after a lost replica, said by every message about one.
+pub const RESTART: &str =
+    "Start every node again; `fer train --resume RUN` on rank 0 continues from its last checkpoint";
 
 impl<B: Backend> Collective<B> {
     /// Registers replica `local` on `device`; returns once every replica of the run

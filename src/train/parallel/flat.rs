@@ -118,7 +118,11 @@ impl<B: AutodiffBackend> ModuleMapper<B> for Unflatten<B> {
         let value = param.val();
         let shape = value.shape();
         let elements = shape.num_elements();
-        let part = self.buffer.clone().narrow(0, self.offset, elements).reshape(shape);
+        let part = self
+            .buffer
+            .clone()
+            .narrow(0, self.offset, elements)
+            .reshape(shape);
         self.offset += elements;
         if value.is_require_grad() {
             self.grads.register::<Inner<B>, D>(param.id, part);

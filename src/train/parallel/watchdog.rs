@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::collective::RESTART;
+
 /// What ends a run whose replicas cannot go on: called once, from the watchdog's
 /// thread, with the whole message. The CLI's restores the terminal and exits.
 pub type TimeoutHook = Arc<dyn Fn(&str) + Send + Sync>;
@@ -103,7 +105,7 @@ fn verdict(waits: &Waits, timeout: Duration) -> Option<String> {
         .filter_map(|(replica, wait)| wait.map(|wait| (replica, wait)))
         .find(|(_, (since, _))| since.elapsed() >= timeout)?;
     Some(format!(
-        "replica {replica} waited {} s for the other replicas while {what} (--collective-timeout {}): a node or device was lost, or the leader was paused that long. Start every node again; `fer train --resume RUN` on rank 0 continues from its last checkpoint",
+        "replica {replica} waited {} s for the other replicas while {what} (--collective-timeout {}): a node or device was lost, or the leader was paused that long. {RESTART}",
         timeout.as_secs(),
         timeout.as_secs()
     ))
