@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use burn::backend::Flex;
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use common::numeric::model_floats;
 use common::process::{events, run_dirs, write_small_csv, Fer};
 use fer::run::{CheckpointKind, Event, RunDir};
 use fer::train::checkpoint::CheckpointFile;
@@ -90,9 +88,7 @@ fn checkpoint_floats(run: &Path) -> Vec<f32> {
     let device = Default::default();
     let model = fer::model::build::<Flex>(&checkpoint.state.config.model, &device).unwrap();
     let model = fer::train::model_from_bytes(model, checkpoint.model, &device).unwrap();
-    let mut collect = Collect(Vec::new());
-    model.visit(&mut collect);
-    collect.0
+    model_floats(&model)
 }
 
 fn only_run(runs: &Path) -> PathBuf {

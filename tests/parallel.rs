@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
-use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::module::AutodiffModule;
+use common::numeric::model_floats;
 use common::process::{fer, stderr, stdout};
 use common::{fast_config, tiny_dataset, Cpu};
 use fer::train::device_split::DeviceSplit;
@@ -35,21 +34,6 @@ fn deterministic_config() -> TrainConfig {
 
 fn failing_hook() -> TimeoutHook {
     Arc::new(|message: &str| panic!("a replica waited too long: {message}"))
-}
-
-/// Every float of a model (weights and running statistics), in order; pass the
-/// model's `valid()`, which brings the running statistics up to date.
-fn floats<B: Backend>(model: &impl Module<B>) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl<B: Backend> ModuleVisitor<B> for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let data = param.val().into_data();
-            self.0.extend(data.to_vec::<f32>().expect("f32 weights"));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    model.visit(&mut collect);
-    collect.0
 }
 
 /// Two replicas on threads, started from the same weights, each stepping on the
@@ -87,7 +71,7 @@ fn two_replicas(
                     trainer
                         .step_synced(&data, &shard, &mut rng, &collective, leader_lr, false)
                         .expect("step");
-                    after_each_step.push(floats(&trainer.model.valid()));
+                    after_each_step.push(model_floats(&trainer.model.valid()));
                 }
                 collective.finish().expect("finish");
                 after_each_step
@@ -114,7 +98,7 @@ fn replicas_on_different_shards_stay_identical_after_every_step() {
         let counts = tiny_dataset(96, 16).train.class_counts();
         let mut trainer = Trainer::<Cpu>::new(&config, &counts, &Default::default()).unwrap();
         trainer.load_model_bytes(start).unwrap();
-        floats(&trainer.model.valid())
+        model_floats(&trainer.model.valid())
     };
     assert_eq!(replicas[0].len(), steps);
     for (step, (first, second)) in replicas[0].iter().zip(&replicas[1]).enumerate() {
@@ -138,7 +122,7 @@ fn two_replicas_on_equal_shards_take_exactly_one_devices_step() {
     for (step, replica) in replicas[0].iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(step as u64);
         alone.step(&data, &shard(step), LR, &mut rng);
-        let expected = floats(&alone.model.valid());
+        let expected = model_floats(&alone.model.valid());
         let worst = expected
             .iter()
             .zip(replica)

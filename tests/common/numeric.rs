@@ -1,5 +1,6 @@
 //! Comparing tensors from our kernels with burn's own operations.
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
@@ -8,6 +9,20 @@ pub fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
         Ok(values) => values,
         Err(error) => panic!("not f32 data: {error:?}"),
     }
+}
+
+/// Every float of a model (weights and running statistics), in the model's order.
+/// Pass an autodiff model's `valid()`, which brings its running statistics up to date.
+pub fn model_floats<B: Backend>(model: &impl Module<B>) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl<B: Backend> ModuleVisitor<B> for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.extend(values(param.val()));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    collect.0
 }
 
 /// Every element within `relative` of the reference, measured against the element's

@@ -33,6 +33,10 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 
     pub(super) fn apply(&mut self, command: Command) -> Result<(), TrainError> {
+        if let Some(reason) = self.refused_on_this_node(&command) {
+            self.reject(command, reason);
+            return Ok(());
+        }
         match &command {
             Command::Pause => return self.pause(),
             Command::Resume => {}

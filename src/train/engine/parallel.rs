@@ -9,7 +9,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::{Engine, EngineSetup};
-use crate::run::{Event, EventLog};
+use crate::run::{Command, Event, EventLog};
 use crate::train::checkpoint::{CheckpointFile, TrainingState};
 use crate::train::device_split::DeviceSplit;
 use crate::train::parallel::{
@@ -179,6 +179,21 @@ impl<B: AutodiffBackend> Engine<B> {
     /// Only rank 0 writes checkpoints: the others hold the same weights.
     pub(super) fn writes_checkpoints(&self) -> bool {
         self.parallel.as_ref().is_none_or(Parallel::is_leader_node)
+    }
+
+    /// Commands that only rank 0 of a multi-node run carries out: its LR is every
+    /// replica's, and it writes the checkpoints.
+    pub(super) fn refused_on_this_node(&self, command: &Command) -> Option<&'static str> {
+        let follower = self.parallel.as_ref().is_some_and(|p| !p.is_leader_node());
+        match command {
+            Command::SetLr { .. } | Command::SetSchedule { .. } if follower => {
+                Some("rank 0 drives the schedule of a multi-node run: steer it there")
+            }
+            Command::CheckpointNow if follower => {
+                Some("rank 0 writes the checkpoints of a multi-node run: ask it there")
+            }
+            _ => None,
+        }
     }
 
     /// Leaves the collective once the steps are over (before the test split, which
