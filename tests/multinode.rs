@@ -75,13 +75,6 @@ impl Cluster {
 
 /// Every float of a checkpoint's model, in the model's order.
 fn checkpoint_floats(run: &Path) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl<B: Backend> ModuleVisitor<B> for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            self.0
-                .extend(param.val().into_data().to_vec::<f32>().expect("f32"));
-        }
-    }
     let run = RunDir::open(run).expect("run directory");
     let checkpoint = CheckpointFile::load(&run.checkpoint_path(CheckpointKind::Last))
         .expect("the node's last checkpoint");
