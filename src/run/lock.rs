@@ -14,6 +14,16 @@ use super::error::RunError;
 
 pub const RUN_LOCK_FILE: &str = "train.lock";
 
+/// Opens (creating, never truncating) a file that is only ever locked, not read.
+pub(super) fn open_lock_file(path: &Path) -> Result<File, RunError> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| RunError::io(path, e))
+}
+
 /// The run lock, held until dropped (or the process ends).
 #[derive(Debug)]
 pub struct RunLock {
@@ -27,12 +37,7 @@ impl RunLock {
     /// one, holds it: then `Ok(None)`. Never waits.
     pub fn try_acquire(run: &RunDir) -> Result<Option<Self>, RunError> {
         let path = lock_path(run);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| RunError::io(&path, e))?;
+        let file = open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self { _file: file, path })),
             Err(TryLockError::WouldBlock) => Ok(None),

@@ -4,12 +4,13 @@
 //! under an exclusive lock on `queue.ron.lock` and is written atomically, so two
 //! processes never claim the same entry or lose each other's additions.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::dir::write_atomic;
+use super::lock::open_lock_file;
 use super::overrides::{ron_options, ron_pretty, ConfigOverrides};
 use super::RunError;
 
@@ -203,12 +204,7 @@ impl RunQueue {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| RunError::io(&path, e))?;
+        let file = open_lock_file(&path)?;
         file.lock().map_err(|e| RunError::io(&path, e))?;
         Ok(file)
     }
