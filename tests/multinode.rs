@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use burn::backend::Flex;
 use common::numeric::model_floats;
-use common::process::{events, run_dirs, write_small_csv, Fer};
+use common::process::{ctl, events, run_dirs, stderr, write_small_csv, Fer};
 use fer::run::{CheckpointKind, Event, RunDir};
 use fer::train::checkpoint::CheckpointFile;
 
@@ -137,6 +137,14 @@ fn a_lost_node_stops_the_other_with_what_happened_and_the_run_resumes() {
     let mut node1 = cluster.node(1, &runs1, 30, &timeout);
     let mut node0 = cluster.node(0, &runs0, 30, &timeout);
     node0.wait_for_line("checkpoint saved", RUN_LIMIT);
+    // Rank 0's LR is every replica's: another node says so rather than ignore it.
+    let refused = ctl(&only_run(&runs1), &["lr", "0.01"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("rank 0 drives the schedule"),
+        "{}",
+        stderr(&refused)
+    );
     node1.signal("KILL");
     let _ = node1.wait_exit(Duration::from_secs(30));
     let status = node0.wait_exit(Duration::from_secs(120));
