@@ -24,19 +24,22 @@ use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
 use super::summary::RunSummary;
 use super::{model_from_bytes, TrainError};
-use crate::data::{Dataset, NUM_CLASSES};
+use crate::data::Dataset;
 use crate::run::{
-    CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, Predictions, RunDir,
-    RunFile, RunQueue, ValidationFaces,
+    CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, RunDir, RunFile,
+    RunQueue,
 };
 
 mod budget;
 mod commands;
 mod divergence;
+mod files;
 mod parallel;
+mod validate;
 mod writes;
 
 pub use divergence::{Divergence, FINITE_CHECK_STEPS};
+use validate::{validate_config, validate_topology};
 use writes::Writes;
 
 /// What the engine needs to start (or resume) a run.
@@ -424,54 +427,6 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(())
     }
 
-    /// Saves the current state as `kind`, only ever a finite one (the steps not read
-    /// yet must have been read: `flush_pending`). A refused write is held and retried.
-    fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
-        self.check_weights()?;
-        self.save_checkpoint(kind)
-    }
-
-    /// `checkpoint` without the weight check, for the epoch end, which made it once
-    /// before validation (one host read of the weights per epoch, not three).
-    fn save_checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
-        match self.writes_checkpoints() {
-            true => self.write_checkpoint(kind),
-            false => Ok(()),
-        }
-    }
-
-    /// A node other than rank 0 saves only the weights it ends with, as `last.ckpt`:
-    /// they are rank 0's, and the file shows it (tests/multinode.rs compares them).
-    fn save_final_weights(&mut self) -> Result<(), TrainError> {
-        match self.writes_checkpoints() {
-            true => Ok(()),
-            false => self.write_checkpoint(CheckpointKind::Last),
-        }
-    }
-
-    fn write_checkpoint(&mut self, kind: CheckpointKind) -> Result<(), TrainError> {
-        let file = CheckpointFile {
-            state: self.state.clone(),
-            model: self.trainer.model_bytes()?,
-            optimizer: self.trainer.optimizer_bytes()?,
-        };
-        let bytes = file.encode()?;
-        let (epoch, step) = (self.state.completed_epochs, self.state.step_in_epoch);
-        let saved = Event::CheckpointSaved {
-            kind,
-            path: self.setup.run.checkpoint_path(kind).display().to_string(),
-            bytes: bytes.len() as u64,
-            epoch,
-            step,
-        };
-        let content = match step {
-            0 => format!("epoch {epoch}"),
-            _ => format!("epoch {}, step {step}", epoch + 1),
-        };
-        self.write_file(RunFile::Checkpoint(kind), bytes, content, Some(saved));
-        Ok(())
-    }
-
     fn finish(&mut self, stopped: bool, started: Instant) -> Result<Outcome, TrainError> {
         let test = self.evaluate_test()?;
         if let Some((epoch, evaluation)) = &test {
@@ -540,49 +495,6 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(Some((epoch, evaluation)))
     }
 
-    /// For ensembles in reports (written, held and retried like every file).
-    fn save_predictions(&mut self, split: PredictedSplit, probabilities: Vec<[f32; NUM_CLASSES]>) {
-        let data = match split {
-            PredictedSplit::Val => &self.setup.dataset.val,
-            PredictedSplit::Test => &self.setup.dataset.test,
-        };
-        let predictions = Predictions {
-            labels: data.labels.clone(),
-            probabilities,
-        };
-        match predictions.to_csv() {
-            Ok(bytes) => {
-                let content = format!("epoch {}", self.state.best.map_or(0, |b| b.0));
-                self.write_file(RunFile::Predictions(split), bytes, content, None);
-            }
-            Err(error) => {
-                let message = format!("predictions not saved: {error}");
-                self.emit(Event::Warning { message });
-            }
-        }
-    }
-
-    /// Before `EpochFinished`, so that a viewer the event wakes reads this epoch's.
-    fn write_faces(&mut self, epoch: usize, probabilities: &[[f32; NUM_CLASSES]]) {
-        let labels = &self.setup.dataset.val.labels;
-        let faces = ValidationFaces::from_predictions(epoch, labels, probabilities);
-        let content = format!("epoch {epoch}");
-        self.write_file(RunFile::Faces, faces.to_json(), content, None);
-    }
-
-    fn write_metrics(&mut self) {
-        match crate::run::metrics_csv(&self.state.history) {
-            Ok(bytes) => {
-                let content = format!("epochs up to {}", self.state.completed_epochs);
-                self.write_file(RunFile::Metrics, bytes, content, None);
-            }
-            Err(error) => {
-                let message = format!("metrics.csv not saved: {error}");
-                self.emit(Event::Warning { message });
-            }
-        }
-    }
-
     fn emit_plan(&mut self) {
         let event = Event::SchedulePlan {
             name: self.state.schedule.name(),
@@ -631,52 +543,4 @@ fn fresh_state(config: &TrainConfig, steps_per_epoch: usize) -> TrainingState {
         best: None,
         elapsed_seconds: 0.0,
     }
-}
-
-fn validate_topology(
-    topology: &Topology,
-    config: &TrainConfig,
-    devices: usize,
-) -> Result<(), TrainError> {
-    if devices != topology.local_devices {
-        return Err(TrainError::Config(format!(
-            "{devices} devices given for {} replicas",
-            topology.local_devices
-        )));
-    }
-    if topology.nodes.is_some() && config.minutes.is_some() {
-        return Err(TrainError::Config(
-            "--minutes cannot be used with --nodes: each node would fit the budget on its own clock and they would disagree on the last epoch; give --epochs".into(),
-        ));
-    }
-    topology.validate(config.batch_size)
-}
-
-fn validate_config(config: &TrainConfig, dataset: &Dataset) -> Result<(), TrainError> {
-    let fail = |message: &str| Err(TrainError::Config(message.to_string()));
-    if dataset.train.is_empty() {
-        return fail("the training split is empty");
-    }
-    if dataset.val.is_empty() {
-        return fail("the validation split is empty");
-    }
-    if config.batch_size == 0 || config.eval_batch_size == 0 {
-        return fail("batch sizes must be at least 1");
-    }
-    if config.epochs == 0 {
-        return fail("--epochs must be at least 1");
-    }
-    if !(1..=crate::data::IMAGE_SIDE).contains(&config.augment.crop) {
-        return fail("the crop size must be between 1 and 48");
-    }
-    if !(config.lr.is_finite() && config.lr > 0.0) {
-        return fail("--lr must be a positive number");
-    }
-    if config
-        .minutes
-        .is_some_and(|minutes| !(minutes.is_finite() && minutes > 0.0))
-    {
-        return fail("--minutes must be a positive number");
-    }
-    Ok(())
 }
