@@ -72,12 +72,16 @@ impl Topology {
         self.peers() > 1
     }
 
-    /// What a run on this topology is called in its header: "2 × cpu", "2 nodes × 2 × cuda:0".
+    /// What a run on this topology is called in its header: "2 × cuda:0",
+    /// "2 × cuda:0, node 1 of 4".
     pub fn describe(&self, device: &str) -> String {
-        match (&self.nodes, self.local_devices) {
-            (None, 1) => device.to_string(),
-            (None, n) => format!("{n} × {device}"),
-            (Some(nodes), n) => format!("node {} of {} × {n} × {device}", nodes.rank, nodes.nodes),
+        let here = match self.local_devices {
+            1 => device.to_string(),
+            n => format!("{n} × {device}"),
+        };
+        match &self.nodes {
+            None => here,
+            Some(nodes) => format!("{here}, node {} of {}", nodes.rank, nodes.nodes),
         }
     }
 
@@ -186,6 +190,13 @@ mod tests {
         let mut bad_address = two_nodes(0);
         bad_address.nodes.as_mut().unwrap().address = "127.0.0.1".into();
         assert!(message(bad_address, 64).contains("ws://HOST:PORT"));
+    }
+
+    #[test]
+    fn the_header_names_the_devices_here_and_the_node() {
+        assert_eq!(Topology::local(1).describe("cpu"), "cpu");
+        assert_eq!(Topology::local(2).describe("cpu"), "2 × cpu");
+        assert_eq!(two_nodes(1).describe("cuda:0"), "2 × cuda:0, node 1 of 2");
     }
 
     #[test]
