@@ -95,6 +95,19 @@ fn engine_pid(run: &Path) -> u32 {
 
 /// Both entries claimed (one per worker, since each trains one at a time) and
 /// training; their run directories, in queue order.
+/// Two queued runs of 3 epochs, each being trained by one of two workers: the
+/// directory (kept while held), the runs directory, the workers, both runs, and
+/// their engines' process ids.
+fn two_workers_training() -> (tempfile::TempDir, PathBuf, Fer, [PathBuf; 2], [u32; 2]) {
+    let (dir, config, runs) = setup(960);
+    add(&config, &runs, 3, "0.01");
+    add(&config, &runs, 3, "0.02");
+    let workers = spawn_workers(&runs);
+    let (first, second) = both_training(&runs);
+    let pids = [engine_pid(&first), engine_pid(&second)];
+    (dir, runs, workers, [first, second], pids)
+}
+
 fn both_training(runs: &Path) -> (PathBuf, PathBuf) {
     wait_until("two started entries", LONG, || {
         let states = states(runs);
@@ -241,12 +254,7 @@ fn a_killed_workers_entry_is_resumed_by_the_other_worker() {
 /// checkpoint and stops, and the entries stay started, to be resumed.
 #[test]
 fn ctrl_c_stops_every_worker_after_a_checkpoint() {
-    let (_dir, config, runs) = setup(960);
-    add(&config, &runs, 3, "0.01");
-    add(&config, &runs, 3, "0.02");
-    let mut workers = spawn_workers(&runs);
-    let (first, second) = both_training(&runs);
-    let pids = [engine_pid(&first), engine_pid(&second)];
+    let (_dir, runs, mut workers, [first, second], pids) = two_workers_training();
 
     workers.signal("INT");
     let status = workers.wait_exit(LONG);
@@ -281,12 +289,7 @@ fn ctrl_c_stops_every_worker_after_a_checkpoint() {
 #[cfg(target_os = "linux")]
 #[test]
 fn workers_stop_when_their_parent_is_killed() {
-    let (_dir, config, runs) = setup(960);
-    add(&config, &runs, 3, "0.01");
-    add(&config, &runs, 3, "0.02");
-    let mut workers = spawn_workers(&runs);
-    let (first, second) = both_training(&runs);
-    let pids = [engine_pid(&first), engine_pid(&second)];
+    let (_dir, _runs, mut workers, [first, second], pids) = two_workers_training();
 
     workers.signal("KILL");
     let _ = workers.wait_exit(LONG);
