@@ -18,7 +18,7 @@ use super::checkpoint::{CheckpointFile, PartialEpoch, TrainingState};
 use super::config::TrainConfig;
 use super::device_split::DeviceSplit;
 use super::evaluate::{evaluate, Evaluation};
-use super::parallel::{TimeoutHook, Topology};
+use super::parallel::{StepPosition, TimeoutHook, Topology};
 use super::random::{epoch_permutation, step_rng};
 use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
@@ -317,7 +317,7 @@ impl<B: AutodiffBackend> Engine<B> {
                 self.trainer.step(&self.train_data, batch, lr, &mut rng)
             }
             Some(parallel) => {
-                let position = (seed, epoch, step);
+                let position = StepPosition { seed, epoch, step };
                 let stop = self.stop_requested;
                 let output = parallel.step(
                     &mut self.trainer,

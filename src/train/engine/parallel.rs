@@ -4,7 +4,6 @@
 
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 
@@ -13,7 +12,8 @@ use crate::run::{Command, Event, EventLog};
 use crate::train::checkpoint::{CheckpointFile, TrainingState};
 use crate::train::device_split::DeviceSplit;
 use crate::train::parallel::{
-    shard, shard_rng, Collective, ReplicaRates, TimeoutHook, Topology, Watch, WorkerPlan, Workers,
+    train_shard, Collective, ReplicaRates, StepPosition, TimeoutHook, Topology, Watch, WorkerPlan,
+    Workers,
 };
 use crate::train::step::{Inner, StepOutput, Trainer};
 use crate::train::TrainError;
@@ -114,22 +114,23 @@ impl<B: AutodiffBackend> Parallel<B> {
         &mut self,
         trainer: &mut Trainer<B>,
         data: &DeviceSplit<Inner<B>>,
-        position: (u64, usize, usize),
+        position: StepPosition,
         batch: &[usize],
         lr: f64,
         stop: bool,
     ) -> Result<StepOutput<B>, TrainError> {
-        let (seed, epoch, step) = position;
-        self.workers.step(batch, epoch, step, stop);
-        let peer = self.collective.index();
-        let shard = shard(batch, self.collective.peers(), peer);
-        let mut rng = shard_rng(seed, epoch, step, peer);
-        let started = Instant::now();
-        let leader_lr = (peer == 0).then_some(lr);
-        let synced =
-            trainer.step_synced(data, shard, &mut rng, &self.collective, leader_lr, stop)?;
-        let seconds = started.elapsed().as_secs_f64();
-        self.own.add(shard.len(), seconds - synced.sync_seconds);
+        self.workers.step(batch, position, stop);
+        let leader_lr = (self.collective.index() == 0).then_some(lr);
+        let (synced, images, seconds) = train_shard(
+            trainer,
+            data,
+            &self.collective,
+            batch,
+            position,
+            leader_lr,
+            stop,
+        )?;
+        self.own.add(images, seconds - synced.sync_seconds);
         self.step_seconds += seconds;
         self.sync_seconds += synced.sync_seconds;
         self.stop_agreed |= synced.control.stop;

@@ -70,23 +70,22 @@ impl<B: Backend> Collective<B> {
 
     /// The element-wise mean of `tensor` over every replica.
     pub fn mean(&self, tensor: Tensor<B, 1>) -> Result<Tensor<B, 1>, TrainError> {
-        let primitive = tensor.into_primitive().tensor();
-        let reduced = self
-            .watch
-            .wait(self.local, "all-reducing a step", || {
-                collective::all_reduce::<B>(self.peer, primitive, ReduceOperation::Mean)
-            })
-            .map_err(|e| failed("all-reduce", e))?;
-        Ok(Tensor::from_primitive(TensorPrimitive::Float(reduced)))
+        self.all_reduce(tensor, ReduceOperation::Mean, "all-reducing a step")
     }
 
-    /// The element-wise sum of `tensor` over every replica.
-    fn sum(&self, tensor: Tensor<B, 1>, what: &'static str) -> Result<Tensor<B, 1>, TrainError> {
+    /// `tensor` combined element-wise over every replica by `operation`; `what` names
+    /// the wait for the watchdog.
+    fn all_reduce(
+        &self,
+        tensor: Tensor<B, 1>,
+        operation: ReduceOperation,
+        what: &'static str,
+    ) -> Result<Tensor<B, 1>, TrainError> {
         let primitive = tensor.into_primitive().tensor();
         let reduced = self
             .watch
             .wait(self.local, what, || {
-                collective::all_reduce::<B>(self.peer, primitive, ReduceOperation::Sum)
+                collective::all_reduce::<B>(self.peer, primitive, operation)
             })
             .map_err(|e| failed("all-reduce", e))?;
         Ok(Tensor::from_primitive(TensorPrimitive::Float(reduced)))
@@ -109,7 +108,11 @@ impl<B: Backend> Collective<B> {
         // since burn's ring all-reduce splits a tensor into that many slices.
         let mut header = vec![0.0; self.peers.max(2)];
         header[..2].copy_from_slice(&[(length >> 24) as f32, (length & 0xFF_FFFF) as f32]);
-        let header = read_floats(self.sum(floats_tensor(header, device), what)?);
+        let header = read_floats(self.all_reduce(
+            floats_tensor(header, device),
+            ReduceOperation::Sum,
+            what,
+        )?);
         let length = match header.as_deref() {
             Some([high, low, ..]) => ((*high as u64) << 24 | *low as u64) as usize,
             _ => return Err(damaged()),
@@ -118,7 +121,7 @@ impl<B: Backend> Collective<B> {
         if words.len() != length {
             return Err(damaged());
         }
-        let received = self.sum(floats_tensor(words, device), what)?;
+        let received = self.all_reduce(floats_tensor(words, device), ReduceOperation::Sum, what)?;
         read_floats(received)
             .and_then(|floats| floats_to_bytes(&floats))
             .ok_or_else(damaged)

@@ -20,15 +20,46 @@ pub use topology::{data_port, NodeTopology, Topology, DEFAULT_COLLECTIVE_TIMEOUT
 pub use watchdog::{TimeoutHook, Watch};
 pub use workers::{ReplicaRates, WorkerPlan, Workers};
 
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+
+use super::device_split::DeviceSplit;
 use super::random::replica_rng;
+use super::step::{Inner, SyncedStep, Trainer};
+use super::TrainError;
 
 /// Replica `peer`'s part of a global batch: an even slice, in order.
-pub fn shard(batch: &[usize], peers: usize, peer: usize) -> &[usize] {
+fn shard(batch: &[usize], peers: usize, peer: usize) -> &[usize] {
     let size = batch.len() / peers;
     &batch[peer * size..(peer + 1) * size]
 }
 
-/// The random draws of replica `peer` at a step (replica 0 draws what one device would).
-pub fn shard_rng(seed: u64, epoch: usize, step: usize, peer: usize) -> rand::rngs::StdRng {
-    replica_rng(seed, epoch, step, peer)
+/// Where a step is in the run: what its random draws are seeded from.
+#[derive(Clone, Copy, Debug)]
+pub struct StepPosition {
+    pub seed: u64,
+    pub epoch: usize,
+    pub step: usize,
+}
+
+/// One replica's part of a data-parallel step, the same on the engine's replica and
+/// the workers: its shard of the global `batch`, with its own draws, trained and
+/// agreed on. Also returns the shard's size and the step's seconds (the agreement,
+/// waiting for the slowest replica, included).
+pub fn train_shard<B: AutodiffBackend>(
+    trainer: &mut Trainer<B>,
+    data: &DeviceSplit<Inner<B>>,
+    collective: &Collective<Inner<B>>,
+    batch: &[usize],
+    position: StepPosition,
+    leader_lr: Option<f64>,
+    stop: bool,
+) -> Result<(SyncedStep<B>, usize, f64), TrainError> {
+    let peer = collective.index();
+    let shard = shard(batch, collective.peers(), peer);
+    let mut rng = replica_rng(position.seed, position.epoch, position.step, peer);
+    let started = Instant::now();
+    let synced = trainer.step_synced(data, shard, &mut rng, collective, leader_lr, stop)?;
+    Ok((synced, shard.len(), started.elapsed().as_secs_f64()))
 }

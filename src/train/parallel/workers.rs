@@ -5,11 +5,10 @@
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 
-use super::{shard, shard_rng, Collective, Topology, Watch};
+use super::{train_shard, Collective, StepPosition, Topology, Watch};
 use crate::data::Dataset;
 use crate::train::checkpoint::CheckpointFile;
 use crate::train::device_split::DeviceSplit;
@@ -20,8 +19,7 @@ use crate::train::{TrainConfig, TrainError};
 enum Job {
     Step {
         batch: Arc<[usize]>,
-        epoch: usize,
-        step: usize,
+        position: StepPosition,
         stop: bool,
     },
     Finish,
@@ -95,13 +93,12 @@ impl Workers {
     }
 
     /// Hands every worker the step; they train their shards while the engine trains its own.
-    pub fn step(&self, batch: &[usize], epoch: usize, step: usize, stop: bool) {
+    pub fn step(&self, batch: &[usize], position: StepPosition, stop: bool) {
         let batch: Arc<[usize]> = batch.into();
         for jobs in &self.jobs {
             let job = Job::Step {
                 batch: Arc::clone(&batch),
-                epoch,
-                step,
+                position,
                 stop,
             };
             // A worker that is gone has told the watchdog why.
@@ -173,22 +170,23 @@ impl Replica {
         let checkpoint = CheckpointFile::decode(&bytes, "the leader's state".as_ref())?;
         let mut trainer = trainer.restore(checkpoint.model, checkpoint.optimizer)?;
         let data = DeviceSplit::upload(&self.dataset.train, &device);
-        let seed = checkpoint.state.config.seed;
-        let peer = collective.index();
         while let Ok(Job::Step {
             batch,
-            epoch,
-            step,
+            position,
             stop,
         }) = jobs.recv()
         {
-            let shard = shard(&batch, collective.peers(), peer);
-            let mut rng = shard_rng(seed, epoch, step, peer);
-            let started = Instant::now();
-            let synced = trainer.step_synced(&data, shard, &mut rng, &collective, None, stop)?;
-            let compute = started.elapsed().as_secs_f64() - synced.sync_seconds;
+            let (synced, images, seconds) = train_shard(
+                &mut trainer,
+                &data,
+                &collective,
+                &batch,
+                position,
+                None,
+                stop,
+            )?;
             if let Ok(mut rates) = self.rates.lock() {
-                rates.add(shard.len(), compute);
+                rates.add(images, seconds - synced.sync_seconds);
             }
         }
         collective.finish()
