@@ -13,7 +13,7 @@ use common::numeric::model_floats;
 use common::process::{fer, stderr, stdout};
 use common::{fast_config, tiny_dataset, Cpu};
 use fer::train::device_split::DeviceSplit;
-use fer::train::parallel::{Collective, TimeoutHook, Topology, Watch};
+use fer::train::parallel::{Collective, StepAsk, TimeoutHook, Topology, Watch};
 use fer::train::step::{Inner, Trainer};
 use fer::train::TrainConfig;
 use rand::rngs::StdRng;
@@ -67,9 +67,14 @@ fn two_replicas(
                 for step in 0..steps {
                     let shard = shards(step, local);
                     let mut rng = StdRng::seed_from_u64(step as u64);
-                    let leader_lr = (local == 0).then_some(LR);
+                    // Read back, as between nodes: the leader's LR reaches the other.
+                    let ask = StepAsk {
+                        leader_lr: (local == 0).then_some(LR),
+                        stop: false,
+                        settled: None,
+                    };
                     trainer
-                        .step_synced(&data, &shard, &mut rng, &collective, leader_lr, false)
+                        .step_synced(&data, &shard, &mut rng, &collective, ask)
                         .expect("step");
                     after_each_step.push(model_floats(&trainer.model.valid()));
                 }

@@ -15,7 +15,7 @@ use super::device_split::{DeviceBatch, DeviceSplit};
 use super::evaluate::{evaluate, Evaluation};
 use super::loss::{smoothed_targets, Mixup, SoftCrossEntropy};
 use super::optimizer::AnyOptimizer;
-use super::parallel::{synchronize, Collective, StepControl};
+use super::parallel::{synchronize, Collective, StepAsk, StepControl};
 use super::{model_bytes, model_from_bytes, TrainError};
 use crate::data::{Split, NUM_CLASSES};
 use crate::model::{self, Model};
@@ -147,28 +147,21 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     /// [`step`](Self::step) as one replica of a data-parallel run: between backward
     /// and the optimizer, the replicas agree on the gradients, the running statistics,
-    /// the learning rate (the leader's: `leader_lr` there, `None` elsewhere) and stop.
+    /// the learning rate (the leader's) and stop; `ask` is what this replica brings.
     pub fn step_synced(
         &mut self,
         data: &DeviceSplit<Inner<B>>,
         shard: &[usize],
         rng: &mut impl Rng,
         collective: &Collective<Inner<B>>,
-        leader_lr: Option<f64>,
-        stop: bool,
+        ask: StepAsk,
     ) -> Result<SyncedStep<B>, TrainError> {
         let prepared = self.prepare(data, shard, rng);
         let pass = self.forward(prepared);
         let grads = self.backward(pass.loss);
         let started = Instant::now();
-        let (grads, output, control) = synchronize(
-            collective,
-            &mut self.model,
-            grads,
-            pass.output,
-            leader_lr,
-            stop,
-        )?;
+        let (grads, output, control) =
+            synchronize(collective, &mut self.model, grads, pass.output, ask)?;
         let sync_seconds = started.elapsed().as_secs_f64();
         self.update(control.lr, grads);
         Ok(SyncedStep {

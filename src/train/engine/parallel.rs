@@ -12,8 +12,8 @@ use crate::run::{Command, Event, EventLog};
 use crate::train::checkpoint::{CheckpointFile, TrainingState};
 use crate::train::device_split::DeviceSplit;
 use crate::train::parallel::{
-    train_shard, Collective, ReplicaRates, StepPosition, TimeoutHook, Topology, Watch, WorkerPlan,
-    Workers,
+    train_shard, Collective, ReplicaRates, StepAsk, StepControl, StepPosition, TimeoutHook,
+    Topology, Watch, WorkerPlan, Workers,
 };
 use crate::train::step::{Inner, StepOutput, Trainer};
 use crate::train::TrainError;
@@ -119,17 +119,25 @@ impl<B: AutodiffBackend> Parallel<B> {
         lr: f64,
         stop: bool,
     ) -> Result<StepOutput<B>, TrainError> {
-        self.workers.step(batch, position, stop);
-        let leader_lr = (self.collective.index() == 0).then_some(lr);
-        let (synced, images, seconds) = train_shard(
-            trainer,
-            data,
-            &self.collective,
-            batch,
-            position,
-            leader_lr,
+        // Without other nodes this process decides the step alone: its LR and stop
+        // need no reading back from the averaged buffer.
+        let settled = self
+            .topology
+            .nodes
+            .is_none()
+            .then_some(StepControl { lr, stop });
+        let ask = StepAsk {
+            leader_lr: None,
             stop,
-        )?;
+            settled,
+        };
+        self.workers.step(batch, position, ask);
+        let ask = StepAsk {
+            leader_lr: (self.collective.index() == 0).then_some(lr),
+            ..ask
+        };
+        let (synced, images, seconds) =
+            train_shard(trainer, data, &self.collective, batch, position, ask)?;
         self.own.add(images, seconds - synced.sync_seconds);
         self.step_seconds += seconds;
         self.sync_seconds += synced.sync_seconds;

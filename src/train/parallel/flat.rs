@@ -14,7 +14,7 @@
 
 use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 
 use super::Collective;
@@ -29,16 +29,26 @@ pub struct StepControl {
     pub stop: bool,
 }
 
+/// What a replica brings to a step's agreement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepAsk {
+    /// The leader's LR; `None` on the other replicas.
+    pub leader_lr: Option<f64>,
+    /// This replica asks to stop after the step.
+    pub stop: bool,
+    /// The step's LR and stop when one process decides them for all its replicas (no
+    /// other nodes): then they are not read back, which would wait for the device.
+    pub settled: Option<StepControl>,
+}
+
 /// Averages gradients, running statistics and the step's outputs over every replica,
-/// and settles the step's learning rate and stop. `leader_lr` is the leader's rate
-/// (`None` on the other replicas).
+/// and settles the step's learning rate and stop.
 pub fn synchronize<B: AutodiffBackend>(
     collective: &Collective<Inner<B>>,
     model: &mut Model<B>,
     grads: GradientsParams,
     output: StepOutput<B>,
-    leader_lr: Option<f64>,
-    stop: bool,
+    ask: StepAsk,
 ) -> Result<(GradientsParams, StepOutput<B>, StepControl), TrainError> {
     // The running statistics of this step are held per thread until read.
     let _ = model.valid();
@@ -50,8 +60,8 @@ pub fn synchronize<B: AutodiffBackend>(
     model.visit(&mut flatten);
     let device = output.loss_sum.device();
     let control = vec![
-        leader_lr.map_or(0.0, |lr| lr * peers) as f32,
-        if stop { peers as f32 } else { 0.0 },
+        ask.leader_lr.map_or(0.0, |lr| lr * peers) as f32,
+        if ask.stop { peers as f32 } else { 0.0 },
     ];
     let mut parts = flatten.parts;
     parts.push(output.loss_sum);
@@ -66,17 +76,13 @@ pub fn synchronize<B: AutodiffBackend>(
     };
     *model = model.clone().map(&mut unflatten);
     let totals = buffer.clone().narrow(0, length - 4, 2) * peers;
-    let control = buffer.narrow(0, length - 2, 2).into_data();
-    let control = control
-        .to_vec::<f32>()
-        .map_err(|e| TrainError::Device(format!("reading the step's control values: {e:?}")))?;
     let output = StepOutput {
         loss_sum: totals.clone().narrow(0, 0, 1),
         correct: totals.narrow(0, 1, 1).round().int(),
     };
-    let control = StepControl {
-        lr: control[0] as f64,
-        stop: control[1] > 0.5,
+    let control = match ask.settled {
+        Some(settled) => settled,
+        None => read_control(buffer.narrow(0, length - 2, 2))?,
     };
     Ok((unflatten.grads, output, control))
 }
@@ -130,5 +136,22 @@ impl<B: AutodiffBackend> ModuleMapper<B> for Unflatten<B> {
         } else {
             Param::initialized(param.id, Tensor::from_inner(part))
         }
+    }
+}
+
+/// The agreed LR and stop, from the end of the averaged buffer (one host read).
+fn read_control<B: Backend>(control: Tensor<B, 1>) -> Result<StepControl, TrainError> {
+    let values = control
+        .into_data()
+        .to_vec::<f32>()
+        .map_err(|e| TrainError::Device(format!("reading the step's control values: {e:?}")))?;
+    match values.as_slice() {
+        [lr, stop] => Ok(StepControl {
+            lr: f64::from(*lr),
+            stop: *stop > 0.5,
+        }),
+        _ => Err(TrainError::Device(
+            "the step's control values are missing".into(),
+        )),
     }
 }

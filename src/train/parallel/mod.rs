@@ -15,7 +15,7 @@ mod watchdog;
 mod workers;
 
 pub use collective::Collective;
-pub use flat::{synchronize, StepControl};
+pub use flat::{synchronize, StepAsk, StepControl};
 pub use topology::{data_port, NodeTopology, Topology, DEFAULT_COLLECTIVE_TIMEOUT};
 pub use watchdog::{TimeoutHook, Watch};
 pub use workers::{ReplicaRates, WorkerPlan, Workers};
@@ -53,13 +53,12 @@ pub fn train_shard<B: AutodiffBackend>(
     collective: &Collective<Inner<B>>,
     batch: &[usize],
     position: StepPosition,
-    leader_lr: Option<f64>,
-    stop: bool,
+    ask: StepAsk,
 ) -> Result<(SyncedStep<B>, usize, f64), TrainError> {
     let peer = collective.index();
     let shard = shard(batch, collective.peers(), peer);
     let mut rng = replica_rng(position.seed, position.epoch, position.step, peer);
     let started = Instant::now();
-    let synced = trainer.step_synced(data, shard, &mut rng, collective, leader_lr, stop)?;
+    let synced = trainer.step_synced(data, shard, &mut rng, collective, ask)?;
     Ok((synced, shard.len(), started.elapsed().as_secs_f64()))
 }

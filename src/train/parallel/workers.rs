@@ -8,7 +8,7 @@ use std::thread::{self, JoinHandle};
 
 use burn::tensor::backend::AutodiffBackend;
 
-use super::{train_shard, Collective, StepPosition, Topology, Watch};
+use super::{train_shard, Collective, StepAsk, StepPosition, Topology, Watch};
 use crate::data::Dataset;
 use crate::train::checkpoint::CheckpointFile;
 use crate::train::device_split::DeviceSplit;
@@ -20,7 +20,7 @@ enum Job {
     Step {
         batch: Arc<[usize]>,
         position: StepPosition,
-        stop: bool,
+        ask: StepAsk,
     },
     Finish,
 }
@@ -93,13 +93,14 @@ impl Workers {
     }
 
     /// Hands every worker the step; they train their shards while the engine trains its own.
-    pub fn step(&self, batch: &[usize], position: StepPosition, stop: bool) {
+    /// `ask` is what every worker brings to the step's agreement (no leader's LR).
+    pub fn step(&self, batch: &[usize], position: StepPosition, ask: StepAsk) {
         let batch: Arc<[usize]> = batch.into();
         for jobs in &self.jobs {
             let job = Job::Step {
                 batch: Arc::clone(&batch),
                 position,
-                stop,
+                ask,
             };
             // A worker that is gone has told the watchdog why.
             let _ = jobs.send(job);
@@ -173,18 +174,11 @@ impl Replica {
         while let Ok(Job::Step {
             batch,
             position,
-            stop,
+            ask,
         }) = jobs.recv()
         {
-            let (synced, images, seconds) = train_shard(
-                &mut trainer,
-                &data,
-                &collective,
-                &batch,
-                position,
-                None,
-                stop,
-            )?;
+            let (synced, images, seconds) =
+                train_shard(&mut trainer, &data, &collective, &batch, position, ask)?;
             if let Ok(mut rates) = self.rates.lock() {
                 rates.add(images, seconds - synced.sync_seconds);
             }
