@@ -71,3 +71,35 @@ fn conv3x3_burn_against_kernels() {
         );
     }
 }
+
+/// Each pass of the kernels alone on `f32` slices (no autodiff, no tensor copies),
+/// with the rate of multiply-adds it reaches: where a layer's time goes.
+#[test]
+#[ignore = "benchmark"]
+fn conv3x3_kernel_passes() {
+    use fer::kernels::conv::{self, ConvGeometry};
+    for (channels, side) in SHAPES {
+        let g = ConvGeometry {
+            batch: BATCH,
+            channels_in: channels,
+            height: side,
+            width: side,
+            channels_out: channels,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+        };
+        let image = vec![0.5f32; BATCH * channels * side * side];
+        let weight = vec![0.25f32; channels * channels * 9];
+        let macs = (BATCH * channels * channels * 9 * side * side) as f64;
+        let label = format!("kernels 3x3 {channels}->{channels} @{side}x{side}");
+        for (pass, ms) in [
+            ("forward", median_ms(|| drop(conv::forward(&image, &weight, &g)))),
+            ("input gradient", median_ms(|| drop(conv::input_gradient(&image, &weight, &g)))),
+            ("weight gradient", median_ms(|| drop(conv::weight_gradient(&image, &image, &g)))),
+        ] {
+            let gflops = 2.0 * macs / ms / 1e6;
+            report(&format!("{label} {pass} ({gflops:.0} GFLOP/s)"), ms);
+        }
+    }
+}

@@ -7,11 +7,13 @@
 //! (Grouping several small images into one wider product was tried: no gain that
 //! stood out from this machine's run-to-run noise, so the simpler form stays.)
 
+mod direct;
 mod patches;
 mod product;
 
 use std::cell::RefCell;
 
+use direct::{Correlation, PackedWeight};
 use patches::{image_to_patches, patches_to_image};
 use product::{multiply, row_major, transposed};
 
@@ -118,6 +120,10 @@ pub fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 }
 
 fn forward_untimed(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    if direct::applies(g) {
+        let c = Correlation::forward(g);
+        return correlate_batch(input, &PackedWeight::new(weight, &c), &c, g.batch);
+    }
     let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let mut output = vec![0.0; g.batch * out_len];
@@ -131,6 +137,28 @@ fn forward_untimed(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> 
             ];
             multiply(dims, out, false, weight, patches, layouts);
         });
+    });
+    output
+}
+
+/// The correlation `c` of `batch` images laid out back to back, the images split over
+/// the cores.
+fn correlate_batch(
+    images: &[f32],
+    weight: &PackedWeight,
+    c: &Correlation,
+    batch: usize,
+) -> Vec<f32> {
+    let (in_len, out_len) = (images.len() / batch.max(1), c.out_image_len());
+    let mut output = vec![0.0; batch * out_len];
+    for_each_row_chunk(&mut output, out_len, |first, chunk| {
+        let count = chunk.len() / out_len.max(1);
+        direct::correlate(
+            &images[first * in_len..][..count * in_len],
+            weight,
+            c,
+            chunk,
+        );
     });
     output
 }
@@ -154,6 +182,11 @@ pub fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> 
 }
 
 fn input_gradient_untimed(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    if direct::applies(g) {
+        let c = Correlation::input_gradient(g);
+        let weight = PackedWeight::new(&direct::flipped_transposed(weight, g), &c);
+        return correlate_batch(grad_output, &weight, &c, g.batch);
+    }
     let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let mut grad_input = vec![0.0; g.batch * in_len];
@@ -185,6 +218,20 @@ fn weight_gradient_untimed(input: &[f32], grad_output: &[f32], g: &ConvGeometry)
     let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let partials = map_row_ranges(g.batch, g.work_per_image(), |images| {
+        if direct::applies(g) {
+            let mut sum = vec![0.0; g.channels_out * patch_len];
+            let (inputs, grads) = (
+                images.start * in_len..images.end * in_len,
+                images.start * out_len..images.end * out_len,
+            );
+            direct::add_weight_gradient(
+                &input[inputs],
+                &grad_output[grads],
+                &Correlation::forward(g),
+                &mut sum,
+            );
+            return sum;
+        }
         let mut sum = vec![0.0; g.channels_out * patch_len];
         for (index, n) in images.enumerate() {
             let grad = &grad_output[n * out_len..][..out_len];

@@ -86,6 +86,12 @@ fn geometries() -> Vec<ConvGeometry> {
         g(2, 3, 32, 32, 4, [1, 1], [1, 1], [0, 0]),
         // Large enough for the batch to be split over threads.
         g(8, 16, 24, 24, 16, [3, 3], [1, 1], [1, 1]),
+        // Stride 1 (the direct kernels on AVX-512): channel counts off the register
+        // tile, no padding, a wide kernel, and images enough for several groups.
+        g(3, 5, 7, 9, 7, [3, 3], [1, 1], [0, 0]),
+        g(2, 3, 11, 10, 9, [5, 5], [1, 1], [2, 2]),
+        g(2, 2, 6, 9, 3, [2, 3], [1, 1], [1, 0]),
+        g(150, 3, 6, 5, 6, [3, 3], [1, 1], [1, 1]),
     ]
 }
 

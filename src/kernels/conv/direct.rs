@@ -1,0 +1,302 @@
+//! Stride-1 convolutions without a patch matrix ("implicit GEMM").
+//!
+//! A group of images is copied once, zero-padded, channel by channel: `[channel][image]
+//! [padded row][padded column]`. In that layout the input pixel a kernel tap
+//! `(ky, kx)` reads for output position `q = image·plane + y·padded_width + x` sits at
+//! `q + ky·padded_width + kx` of its channel's plane, so every row of the patch
+//! matrix is a plain shifted slice of the padded copy, read where it lies. Output
+//! positions in the padding columns and rows are computed too and dropped (10% of the
+//! work at 40×40); in exchange nothing is copied per tap, no patch matrix is packed,
+//! and an AVX-512 register tile (`MR` output channels × `NR`·16 positions) stays in
+//! registers for the whole reduction.
+//!
+//! The input gradient is the same correlation of the padded output gradient with the
+//! kernel flipped and its channels swapped; the weight gradient reduces over the
+//! positions instead (`weight_gradient_group`).
+
+use super::ConvGeometry;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// Output channels per register tile.
+const MR: usize = 4;
+/// Vectors of 16 positions per register tile.
+const NR: usize = 6;
+/// Output positions per register tile.
+const TILE: usize = NR * 16;
+/// Output positions per group of images, roughly: enough that the rounding of the last
+/// tile costs little, few enough that a group's padded input stays in the L2 cache.
+const GROUP_POSITIONS: usize = 4096;
+
+/// Whether this machine and geometry take the direct kernels.
+pub(super) fn applies(g: &ConvGeometry) -> bool {
+    g.stride == [1, 1] && g.padding[0] < g.kernel[0] && g.padding[1] < g.kernel[1] && available()
+}
+
+fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            std::env::var_os("FER_NO_DIRECT_CONV").is_none()
+                && std::arch::is_x86_feature_detected!("avx512f")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// A stride-1 correlation of `channels_in`-channel images with a `[channels_out,
+/// channels_in, kernel]` weight after zero-padding by `padding`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Correlation {
+    pub channels_in: usize,
+    pub channels_out: usize,
+    pub size: [usize; 2],
+    pub kernel: [usize; 2],
+    pub padding: [usize; 2],
+}
+
+impl Correlation {
+    /// The forward convolution of `g` (stride 1).
+    pub fn forward(g: &ConvGeometry) -> Self {
+        Self {
+            channels_in: g.channels_in,
+            channels_out: g.channels_out,
+            size: [g.height, g.width],
+            kernel: g.kernel,
+            padding: g.padding,
+        }
+    }
+
+    /// The input gradient of `g`: the output gradient padded by `kernel − 1 − padding`
+    /// and correlated with the flipped, transposed kernel.
+    pub fn input_gradient(g: &ConvGeometry) -> Self {
+        Self {
+            channels_in: g.channels_out,
+            channels_out: g.channels_in,
+            size: [g.out_height(), g.out_width()],
+            kernel: g.kernel,
+            padding: [
+                g.kernel[0] - 1 - g.padding[0],
+                g.kernel[1] - 1 - g.padding[1],
+            ],
+        }
+    }
+
+    fn padded(&self) -> [usize; 2] {
+        [
+            self.size[0] + 2 * self.padding[0],
+            self.size[1] + 2 * self.padding[1],
+        ]
+    }
+
+    fn out_size(&self) -> [usize; 2] {
+        let [height, width] = self.padded();
+        [height + 1 - self.kernel[0], width + 1 - self.kernel[1]]
+    }
+
+    fn plane(&self) -> usize {
+        let [height, width] = self.padded();
+        height * width
+    }
+
+    fn taps(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
+    }
+
+    /// How many images one group holds.
+    fn group_images(&self) -> usize {
+        GROUP_POSITIONS.div_ceil(self.plane()).max(1)
+    }
+
+    fn in_image_len(&self) -> usize {
+        self.channels_in * self.size[0] * self.size[1]
+    }
+
+    pub fn out_image_len(&self) -> usize {
+        let [height, width] = self.out_size();
+        self.channels_out * height * width
+    }
+}
+
+/// The padded copy of a group of images and where each patch row reads it.
+struct Padded<'a> {
+    values: &'a [f32],
+    /// Positions per channel (a whole number of tiles).
+    stride: usize,
+    /// Where patch row `k` (input channel, kernel row, kernel column) starts.
+    offsets: Vec<usize>,
+}
+
+/// Copies `images` (`[image][channel][row][column]`) zero-padded into `buffer` as
+/// `[channel][image][padded row][padded column]`.
+fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> Padded<'a> {
+    let count = images.len() / c.in_image_len().max(1);
+    let [padded_height, padded_width] = c.padded();
+    let [height, width] = c.size;
+    let plane = c.plane();
+    let stride = (count * plane).div_ceil(TILE) * TILE;
+    let reach = (c.kernel[0] - 1) * padded_width + c.kernel[1];
+    let len = c.channels_in * stride + reach + TILE;
+    buffer.clear();
+    buffer.resize(len, 0.0);
+    for (image_index, image) in images.chunks_exact(c.in_image_len()).enumerate() {
+        for (channel, source) in image.chunks_exact(height * width).enumerate() {
+            let start = channel * stride + image_index * plane;
+            let target = &mut buffer[start..start + plane];
+            for (row, line) in source.chunks_exact(width).enumerate() {
+                let at = (row + c.padding[0]) * padded_width + c.padding[1];
+                target[at..at + width].copy_from_slice(line);
+            }
+        }
+    }
+    debug_assert!(padded_height * padded_width == plane);
+    let mut offsets = Vec::with_capacity(c.channels_in * c.taps());
+    for channel in 0..c.channels_in {
+        for ky in 0..c.kernel[0] {
+            for kx in 0..c.kernel[1] {
+                offsets.push(channel * stride + ky * padded_width + kx);
+            }
+        }
+    }
+    Padded {
+        values: buffer,
+        stride,
+        offsets,
+    }
+}
+
+/// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
+/// row][MR]`, zeros past the last channel.
+fn pack_weight(weight: &[f32], channels_out: usize, patch_len: usize) -> Vec<f32> {
+    let blocks = channels_out.div_ceil(MR);
+    let mut packed = vec![0.0; blocks * patch_len * MR];
+    for (co, row) in weight.chunks_exact(patch_len).enumerate() {
+        let (block, lane) = (co / MR, co % MR);
+        for (k, &value) in row.iter().enumerate() {
+            packed[(block * patch_len + k) * MR + lane] = value;
+        }
+    }
+    packed
+}
+
+/// `[channels_in][channels_out][kernel]` flipped in both kernel axes: the weight
+/// whose correlation computes the input gradient.
+pub(super) fn flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    let taps = g.kernel[0] * g.kernel[1];
+    let mut out = vec![0.0; weight.len()];
+    for co in 0..g.channels_out {
+        for ci in 0..g.channels_in {
+            let source = &weight[(co * g.channels_in + ci) * taps..][..taps];
+            let target = &mut out[(ci * g.channels_out + co) * taps..][..taps];
+            for (t, value) in target.iter_mut().enumerate() {
+                *value = source[taps - 1 - t];
+            }
+        }
+    }
+    out
+}
+
+/// A packed weight ready for [`correlate`].
+pub(super) struct PackedWeight {
+    values: Vec<f32>,
+}
+
+impl PackedWeight {
+    pub fn new(weight: &[f32], c: &Correlation) -> Self {
+        Self {
+            values: pack_weight(weight, c.channels_out, c.channels_in * c.taps()),
+        }
+    }
+}
+
+std::thread_local! {
+    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static DOMAIN: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Correlates `images` (whole `[channel][row][column]` images back to back) into
+/// `out` (the same number of output images), group by group.
+pub(super) fn correlate(images: &[f32], weight: &PackedWeight, c: &Correlation, out: &mut [f32]) {
+    let group = c.group_images();
+    let in_chunks = images.chunks(group * c.in_image_len());
+    for (source, target) in in_chunks.zip(out.chunks_mut(group * c.out_image_len())) {
+        PADDED.with_borrow_mut(|padded| {
+            DOMAIN.with_borrow_mut(|domain| {
+                correlate_group(source, weight, c, padded, domain, target)
+            })
+        });
+    }
+}
+
+fn correlate_group(
+    images: &[f32],
+    weight: &PackedWeight,
+    c: &Correlation,
+    padded: &mut Vec<f32>,
+    domain: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let padded = pad_group(images, c, padded);
+    let rows = c.channels_out.div_ceil(MR) * MR;
+    domain.clear();
+    domain.resize(rows * padded.stride, 0.0);
+    #[cfg(target_arch = "x86_64")]
+    avx512::correlate(&padded, &weight.values, domain, rows);
+    unpad(domain, padded.stride, c, out);
+}
+
+/// Copies the valid positions of `domain` (`[channel][position]`) to `out`
+/// (`[image][channel][row][column]`).
+fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [f32]) {
+    let [height, width] = c.out_size();
+    let padded_width = c.padded()[1];
+    let plane = c.plane();
+    for (image_index, image) in out.chunks_exact_mut(c.out_image_len()).enumerate() {
+        for (channel, target) in image.chunks_exact_mut(height * width).enumerate() {
+            let source = &domain[channel * stride + image_index * plane..];
+            for (row, line) in target.chunks_exact_mut(width).enumerate() {
+                line.copy_from_slice(&source[row * padded_width..][..width]);
+            }
+        }
+    }
+}
+
+/// Copies `grad` (`[image][channel][row][column]`, the output gradient) into
+/// `domain` (`[channel][position]`, zeros in the padding positions).
+fn spread(grad: &[f32], c: &Correlation, stride: usize, rows: usize, domain: &mut Vec<f32>) {
+    let [height, width] = c.out_size();
+    let padded_width = c.padded()[1];
+    let plane = c.plane();
+    domain.clear();
+    domain.resize(rows * stride, 0.0);
+    for (image_index, image) in grad.chunks_exact(c.out_image_len()).enumerate() {
+        for (channel, source) in image.chunks_exact(height * width).enumerate() {
+            let target = &mut domain[channel * stride + image_index * plane..];
+            for (row, line) in source.chunks_exact(width).enumerate() {
+                target[row * padded_width..][..width].copy_from_slice(line);
+            }
+        }
+    }
+}
+
+/// Adds to `sum` (`[channels_out][patch row]`) the weight gradient of `images` and
+/// their output gradient `grad`, group by group.
+pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation, sum: &mut [f32]) {
+    let group = c.group_images();
+    let in_chunks = images.chunks(group * c.in_image_len());
+    for (source, grad) in in_chunks.zip(grad.chunks(group * c.out_image_len())) {
+        PADDED.with_borrow_mut(|padded| {
+            DOMAIN.with_borrow_mut(|domain| {
+                let padded = pad_group(source, c, padded);
+                let rows = c.channels_out.div_ceil(MR) * MR;
+                spread(grad, c, padded.stride, rows, domain);
+                #[cfg(target_arch = "x86_64")]
+                avx512::weight_gradient(&padded, domain, c.channels_out, sum);
+            })
+        });
+    }
+}

@@ -1,0 +1,184 @@
+//! The register tiles of the direct convolution, in AVX-512.
+//!
+//! Only called after `direct::available` saw `avx512f` on this CPU.
+
+use std::arch::x86_64::{
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps,
+};
+
+use super::{Padded, MR, NR, TILE};
+
+/// Patch rows per weight-gradient tile.
+const KR: usize = 6;
+/// Positions per weight-gradient pass: the tile's rows of the output gradient and of
+/// the padded input stay in the L1 and L2 caches across the tiles of one pass.
+const PASS: usize = 1 << 20;
+
+/// `domain [rows][position] = packed weight × patch matrix` for every tile of
+/// positions (`rows` a multiple of `MR`, `domain` `rows × padded.stride` long).
+pub(super) fn correlate(padded: &Padded, packed: &[f32], domain: &mut [f32], rows: usize) {
+    let patch_len = padded.offsets.len();
+    assert!(padded.stride % TILE == 0 && domain.len() >= rows * padded.stride);
+    assert!(packed.len() >= rows * patch_len && rows % MR == 0);
+    let reach = padded.offsets.iter().max().map_or(0, |&max| max + TILE);
+    assert!(padded.values.len() >= padded.stride - TILE + reach);
+    // SAFETY: `direct::available` checked for avx512f before any caller got here; the
+    // asserts above keep every tile's reads (positions `q..q + TILE` past each offset,
+    // `q + TILE <= stride`) and writes (`MR` rows of `domain`) inside the slices.
+    unsafe { correlate_avx512(padded, packed, domain, rows) }
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn correlate_avx512(padded: &Padded, packed: &[f32], domain: &mut [f32], rows: usize) {
+    let patch_len = padded.offsets.len();
+    let stride = padded.stride;
+    for q in (0..stride).step_by(TILE) {
+        for block in 0..rows / MR {
+            // SAFETY: in bounds by the caller's asserts.
+            unsafe {
+                tile(
+                    padded.values.as_ptr().add(q),
+                    &padded.offsets,
+                    packed.as_ptr().add(block * patch_len * MR),
+                    domain.as_mut_ptr().add(block * MR * stride + q),
+                    stride,
+                );
+            }
+        }
+    }
+}
+
+/// One `MR × TILE` block of the output: the whole reduction over patch rows in
+/// registers, then one store.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tile(
+    source: *const f32,
+    offsets: &[usize],
+    weights: *const f32,
+    out: *mut f32,
+    out_stride: usize,
+) {
+    let mut sums = [[_mm512_setzero_ps(); NR]; MR];
+    for (k, &offset) in offsets.iter().enumerate() {
+        let mut pixels = [_mm512_setzero_ps(); NR];
+        for (j, vector) in pixels.iter_mut().enumerate() {
+            // SAFETY: see `correlate`.
+            *vector = unsafe { _mm512_loadu_ps(source.add(offset + 16 * j)) };
+        }
+        for (m, row) in sums.iter_mut().enumerate() {
+            // SAFETY: `weights` holds `MR` values per patch row.
+            let weight = _mm512_set1_ps(unsafe { *weights.add(k * MR + m) });
+            for (sum, &vector) in row.iter_mut().zip(&pixels) {
+                *sum = _mm512_fmadd_ps(weight, vector, *sum);
+            }
+        }
+    }
+    for (m, row) in sums.iter().enumerate() {
+        for (j, &sum) in row.iter().enumerate() {
+            // SAFETY: `out` has `MR` rows of at least `TILE` values from here.
+            unsafe { _mm512_storeu_ps(out.add(m * out_stride + 16 * j), sum) };
+        }
+    }
+}
+
+/// `sum [channel_out][patch row] += grad [channel_out][position] · patch row
+/// [position]` over every position (`grad`: `rows × padded.stride`, zeros wherever
+/// no output lies).
+pub(super) fn weight_gradient(padded: &Padded, grad: &[f32], channels_out: usize, sum: &mut [f32]) {
+    let patch_len = padded.offsets.len();
+    let rows = channels_out.div_ceil(MR) * MR;
+    assert!(padded.stride % 16 == 0 && grad.len() >= rows * padded.stride);
+    assert!(sum.len() >= channels_out * patch_len);
+    let reach = padded.offsets.iter().max().map_or(0, |&max| max + 16);
+    assert!(padded.values.len() >= padded.stride - 16 + reach);
+    let mut offsets = padded.offsets.clone();
+    // Patch rows past the last read a valid place; their sums are dropped.
+    offsets.resize(patch_len.div_ceil(KR) * KR, 0);
+    // SAFETY: avx512f was detected (see `correlate`); the asserts keep the reads of
+    // `grad` (`rows` rows) and of the padded input (every offset plus a position below
+    // `stride`) in bounds.
+    unsafe { weight_gradient_avx512(padded, &offsets, grad, [rows, channels_out], sum) }
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn weight_gradient_avx512(
+    padded: &Padded,
+    offsets: &[usize],
+    grad: &[f32],
+    [rows, channels_out]: [usize; 2],
+    sum: &mut [f32],
+) {
+    let patch_len = padded.offsets.len();
+    let stride = padded.stride;
+    for start in (0..stride).step_by(PASS) {
+        let steps = PASS.min(stride - start) / 16;
+        for block in 0..rows / MR {
+            for (chunk, tap_offsets) in offsets.chunks_exact(KR).enumerate() {
+                // SAFETY: in bounds by the caller's asserts.
+                let tile = unsafe {
+                    weight_tile(
+                        grad.as_ptr().add(block * MR * stride + start),
+                        stride,
+                        padded.values.as_ptr().add(start),
+                        tap_offsets,
+                        steps,
+                    )
+                };
+                for (m, values) in tile.iter().enumerate() {
+                    let channel = block * MR + m;
+                    if channel >= channels_out {
+                        continue;
+                    }
+                    for (j, lanes) in values.iter().enumerate() {
+                        let k = chunk * KR + j;
+                        if k < patch_len {
+                            sum[channel * patch_len + k] += lanes.iter().sum::<f32>();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Dot products of `MR` gradient rows with `KR` patch rows over `steps` vectors.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn weight_tile(
+    grad: *const f32,
+    grad_stride: usize,
+    source: *const f32,
+    offsets: &[usize],
+    steps: usize,
+) -> [[[f32; 16]; KR]; MR] {
+    let mut sums = [[_mm512_setzero_ps(); KR]; MR];
+    let mut taps = [0usize; KR];
+    taps.copy_from_slice(&offsets[..KR]);
+    for step in 0..steps {
+        let q = step * 16;
+        // Like `tile`: the patch vectors loaded once, then one gradient row at a time,
+        // so the 24 sums, 6 patch vectors and 1 gradient vector fit the 32 registers.
+        let mut pixels = [_mm512_setzero_ps(); KR];
+        for (vector, &tap) in pixels.iter_mut().zip(&taps) {
+            // SAFETY: see `weight_gradient`.
+            *vector = unsafe { _mm512_loadu_ps(source.add(tap + q)) };
+        }
+        for (m, row) in sums.iter_mut().enumerate() {
+            // SAFETY: see `weight_gradient`.
+            let g = unsafe { _mm512_loadu_ps(grad.add(m * grad_stride + q)) };
+            for (sum, &vector) in row.iter_mut().zip(&pixels) {
+                *sum = _mm512_fmadd_ps(g, vector, *sum);
+            }
+        }
+    }
+    let mut out = [[[0.0; 16]; KR]; MR];
+    for (target, row) in out.iter_mut().zip(&sums) {
+        for (values, &vector) in target.iter_mut().zip(row) {
+            // SAFETY: `values` holds 16 floats.
+            unsafe { _mm512_storeu_ps(values.as_mut_ptr(), vector) };
+        }
+    }
+    out
+}
