@@ -94,9 +94,18 @@ fn conv3x3_kernel_passes() {
         let macs = (BATCH * channels * channels * 9 * side * side) as f64;
         let label = format!("kernels 3x3 {channels}->{channels} @{side}x{side}");
         for (pass, ms) in [
-            ("forward", median_ms(|| drop(conv::forward(&image, &weight, &g)))),
-            ("input gradient", median_ms(|| drop(conv::input_gradient(&image, &weight, &g)))),
-            ("weight gradient", median_ms(|| drop(conv::weight_gradient(&image, &image, &g)))),
+            (
+                "forward",
+                median_ms(|| drop(conv::forward(&image, &weight, &g))),
+            ),
+            (
+                "input gradient",
+                median_ms(|| drop(conv::input_gradient(&image, &weight, &g))),
+            ),
+            (
+                "weight gradient",
+                median_ms(|| drop(conv::weight_gradient(&image, &image, &g))),
+            ),
         ] {
             let gflops = 2.0 * macs / ms / 1e6;
             report(&format!("{label} {pass} ({gflops:.0} GFLOP/s)"), ms);

@@ -17,7 +17,7 @@ use direct::{Correlation, PackedWeight};
 use patches::{image_to_patches, patches_to_image};
 use product::{multiply, row_major, transposed};
 
-use super::parallel::{for_each_row_chunk, map_row_ranges};
+use super::parallel::{collect_rows, for_each_row_chunk, map_row_ranges};
 use super::profile::{timed, KernelKind};
 
 /// Shapes of one convolution: input `[batch, channels_in, height, width]`, weight
@@ -150,8 +150,7 @@ fn correlate_batch(
     batch: usize,
 ) -> Vec<f32> {
     let (in_len, out_len) = (images.len() / batch.max(1), c.out_image_len());
-    let mut output = vec![0.0; batch * out_len];
-    for_each_row_chunk(&mut output, out_len, |first, chunk| {
+    collect_rows(batch, out_len, |first, chunk| {
         let count = chunk.len() / out_len.max(1);
         direct::correlate(
             &images[first * in_len..][..count * in_len],
@@ -159,8 +158,7 @@ fn correlate_batch(
             c,
             chunk,
         );
-    });
-    output
+    })
 }
 
 /// Runs `work(n, image)` on every image `n` of a batch laid out back to back in

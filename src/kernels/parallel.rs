@@ -7,6 +7,7 @@
 //! every call as with threads spawned per call. Small tensors stay on the calling
 //! thread. `FER_KERNEL_THREADS` caps the thread count (default: all available cores).
 
+use std::mem::MaybeUninit;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -59,6 +60,23 @@ fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// A vector of `rows` rows of `row_len` values, each chunk of rows filled by
+/// `fill(first_row, chunk)` on its worker, which must write every value: the memory
+/// is not cleared first (a cleared vector costs a pass over memory, and on this kind
+/// of machine memory bandwidth, not arithmetic, bounds the small layers).
+pub fn collect_rows<F>(rows: usize, row_len: usize, fill: F) -> Vec<f32>
+where
+    F: Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
+{
+    let len = rows * row_len;
+    let mut values = Vec::with_capacity(len);
+    let spare = &mut values.spare_capacity_mut()[..len];
+    for_each_row_chunk(spare, row_len, &fill);
+    // SAFETY: the chunks cover `0..len` and `fill` writes every value of its chunk.
+    unsafe { values.set_len(len) };
+    values
+}
+
 /// Runs `work` on contiguous ranges of `0..rows` (one per worker) and returns the
 /// results in row order.
 pub fn map_row_ranges<R, F>(rows: usize, row_len: usize, work: F) -> Vec<R>
@@ -77,9 +95,10 @@ where
 
 /// Runs `work(first_row, rows)` on contiguous runs of whole rows of `data` (one per
 /// worker); `rows` holds rows `first_row..` back to back.
-pub fn for_each_row_chunk<F>(data: &mut [f32], row_len: usize, work: F)
+pub fn for_each_row_chunk<T, F>(data: &mut [T], row_len: usize, work: F)
 where
-    F: Fn(usize, &mut [f32]) + Sync,
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync,
 {
     if row_len == 0 {
         return;

@@ -14,6 +14,8 @@
 //! kernel flipped and its channels swapped; the weight gradient reduces over the
 //! positions instead (`weight_gradient_group`).
 
+use std::mem::MaybeUninit;
+
 use super::ConvGeometry;
 
 #[cfg(target_arch = "x86_64")]
@@ -141,8 +143,19 @@ fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> P
     let stride = (count * plane).div_ceil(TILE) * TILE;
     let reach = (c.kernel[0] - 1) * padded_width + c.kernel[1];
     let len = c.channels_in * stride + reach + TILE;
-    buffer.clear();
-    buffer.resize(len, 0.0);
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let buffer = &mut buffer.as_mut_slice()[..len];
+    // Only the padding is cleared: the images overwrite the rest.
+    buffer[c.channels_in * stride..].fill(0.0);
+    for channel in buffer[..c.channels_in * stride].chunks_exact_mut(stride) {
+        let (planes, tail) = channel.split_at_mut(count * plane);
+        tail.fill(0.0);
+        for target in planes.chunks_exact_mut(plane) {
+            clear_border(target, c);
+        }
+    }
     for (image_index, image) in images.chunks_exact(c.in_image_len()).enumerate() {
         for (channel, source) in image.chunks_exact(height * width).enumerate() {
             let start = channel * stride + image_index * plane;
@@ -167,6 +180,22 @@ fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> P
         stride,
         offsets,
     }
+}
+
+/// Zeros the padding rows and columns of one padded plane.
+fn clear_border(plane: &mut [f32], c: &Correlation) {
+    let [padded_height, padded_width] = c.padded();
+    let [top, left] = c.padding;
+    let (height, width) = (c.size[0], c.size[1]);
+    plane[..top * padded_width].fill(0.0);
+    plane[(top + height) * padded_width..].fill(0.0);
+    for row in
+        plane[top * padded_width..(top + height) * padded_width].chunks_exact_mut(padded_width)
+    {
+        row[..left].fill(0.0);
+        row[left + width..].fill(0.0);
+    }
+    debug_assert_eq!(plane.len(), padded_height * padded_width);
 }
 
 /// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
@@ -220,7 +249,12 @@ std::thread_local! {
 
 /// Correlates `images` (whole `[channel][row][column]` images back to back) into
 /// `out` (the same number of output images), group by group.
-pub(super) fn correlate(images: &[f32], weight: &PackedWeight, c: &Correlation, out: &mut [f32]) {
+pub(super) fn correlate(
+    images: &[f32],
+    weight: &PackedWeight,
+    c: &Correlation,
+    out: &mut [MaybeUninit<f32>],
+) {
     let group = c.group_images();
     let in_chunks = images.chunks(group * c.in_image_len());
     for (source, target) in in_chunks.zip(out.chunks_mut(group * c.out_image_len())) {
@@ -238,12 +272,14 @@ fn correlate_group(
     c: &Correlation,
     padded: &mut Vec<f32>,
     domain: &mut Vec<f32>,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
 ) {
     let padded = pad_group(images, c, padded);
     let rows = c.channels_out.div_ceil(MR) * MR;
-    domain.clear();
-    domain.resize(rows * padded.stride, 0.0);
+    // Every position of every row is written by the kernel: no clearing.
+    if domain.len() < rows * padded.stride {
+        domain.resize(rows * padded.stride, 0.0);
+    }
     #[cfg(target_arch = "x86_64")]
     avx512::correlate(&padded, &weight.values, domain, rows);
     unpad(domain, padded.stride, c, out);
@@ -251,7 +287,7 @@ fn correlate_group(
 
 /// Copies the valid positions of `domain` (`[channel][position]`) to `out`
 /// (`[image][channel][row][column]`).
-fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [f32]) {
+fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [MaybeUninit<f32>]) {
     let [height, width] = c.out_size();
     let padded_width = c.padded()[1];
     let plane = c.plane();
@@ -259,7 +295,7 @@ fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [f32]) {
         for (channel, target) in image.chunks_exact_mut(height * width).enumerate() {
             let source = &domain[channel * stride + image_index * plane..];
             for (row, line) in target.chunks_exact_mut(width).enumerate() {
-                line.copy_from_slice(&source[row * padded_width..][..width]);
+                line.write_copy_of_slice(&source[row * padded_width..][..width]);
             }
         }
     }

@@ -3,8 +3,7 @@
 //! Only called after `direct::available` saw `avx512f` on this CPU.
 
 use std::arch::x86_64::{
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use super::{Padded, MR, NR, TILE};
