@@ -27,9 +27,9 @@ const MR: usize = 4;
 const NR: usize = 6;
 /// Output positions per register tile.
 const TILE: usize = NR * 16;
-/// Output positions per group of images, roughly: enough that the rounding of the last
-/// tile costs little, few enough that a group's padded input stays in the L2 cache.
-const GROUP_POSITIONS: usize = 4096;
+/// Bytes a group's padded input and output may take together, roughly: a group stays
+/// in the L2 cache (1.25 MiB a core here) from its copy-in to its copy-out.
+const GROUP_BYTES: usize = 512 << 10;
 
 /// Whether this machine and geometry take the direct kernels.
 pub(super) fn applies(g: &ConvGeometry) -> bool {
@@ -111,7 +111,8 @@ impl Correlation {
 
     /// How many images one group holds.
     fn group_images(&self) -> usize {
-        GROUP_POSITIONS.div_ceil(self.plane()).max(1)
+        let bytes_per_position = 4 * (self.channels_in + self.channels_out.div_ceil(MR) * MR);
+        (GROUP_BYTES / bytes_per_position / self.plane()).max(1)
     }
 
     fn in_image_len(&self) -> usize {
@@ -336,3 +337,4 @@ pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation,
         });
     }
 }
+
