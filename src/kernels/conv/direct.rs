@@ -296,7 +296,10 @@ fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [MaybeUninit<
         for (channel, target) in image.chunks_exact_mut(height * width).enumerate() {
             let source = &domain[channel * stride + image_index * plane..];
             for (row, line) in target.chunks_exact_mut(width).enumerate() {
-                line.write_copy_of_slice(&source[row * padded_width..][..width]);
+                for (target, &value) in line.iter_mut().zip(&source[row * padded_width..][..width])
+                {
+                    target.write(value);
+                }
             }
         }
     }
@@ -337,4 +340,3 @@ pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation,
         });
     }
 }
-

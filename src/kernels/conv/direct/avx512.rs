@@ -18,8 +18,8 @@ const PASS: usize = 1 << 20;
 /// positions (`rows` a multiple of `MR`, `domain` `rows × padded.stride` long).
 pub(super) fn correlate(padded: &Padded, packed: &[f32], domain: &mut [f32], rows: usize) {
     let patch_len = padded.offsets.len();
-    assert!(padded.stride % TILE == 0 && domain.len() >= rows * padded.stride);
-    assert!(packed.len() >= rows * patch_len && rows % MR == 0);
+    assert!(padded.stride.is_multiple_of(TILE) && domain.len() >= rows * padded.stride);
+    assert!(packed.len() >= rows * patch_len && rows.is_multiple_of(MR));
     let reach = padded.offsets.iter().max().map_or(0, |&max| max + TILE);
     assert!(padded.values.len() >= padded.stride - TILE + reach);
     // SAFETY: `direct::available` checked for avx512f before any caller got here; the
@@ -88,7 +88,7 @@ unsafe fn tile(
 pub(super) fn weight_gradient(padded: &Padded, grad: &[f32], channels_out: usize, sum: &mut [f32]) {
     let patch_len = padded.offsets.len();
     let rows = channels_out.div_ceil(MR) * MR;
-    assert!(padded.stride % 16 == 0 && grad.len() >= rows * padded.stride);
+    assert!(padded.stride.is_multiple_of(16) && grad.len() >= rows * padded.stride);
     assert!(sum.len() >= channels_out * patch_len);
     let reach = padded.offsets.iter().max().map_or(0, |&max| max + 16);
     assert!(padded.values.len() >= padded.stride - 16 + reach);
