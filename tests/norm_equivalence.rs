@@ -7,6 +7,7 @@ mod common;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use common::numeric::{assert_close, assert_gradients_close, random, values};
@@ -25,13 +26,29 @@ const SHAPES: [[usize; 4]; 4] = [
 #[derive(Clone, Copy, Debug)]
 enum Path {
     Kernels,
+    /// `forward_relu`: the kernels with the ReLU fused in, against burn's norm + ReLU.
+    KernelsWithRelu,
     Portable,
 }
 
 fn run<B: Backend>(norm: &Norm<B>, path: Path, x: Tensor<B, 4>) -> Tensor<B, 4> {
     match path {
         Path::Kernels => norm.forward(x),
+        Path::KernelsWithRelu => norm.forward_relu(x),
         Path::Portable => norm.forward_portable(x),
+    }
+}
+
+/// burn's `BatchNorm`, followed by its ReLU where `path` fuses one.
+fn reference_run<B: Backend>(
+    reference: &BatchNorm<B>,
+    path: Path,
+    x: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    let y = reference.forward(x);
+    match path {
+        Path::KernelsWithRelu => relu(y),
+        Path::Kernels | Path::Portable => y,
     }
 }
 
@@ -65,7 +82,7 @@ fn check_training_step(
     }
     let weights = random::<Train, 4>(shape, 0.0, 1.0);
 
-    let expected = reference.forward(x.clone());
+    let expected = reference_run(reference, path, x.clone());
     let expected_grads = (expected.clone() * weights.clone()).sum().backward();
     let actual = run(norm, path, x.clone());
     let actual_grads = (actual.clone() * weights).sum().backward();
@@ -200,7 +217,7 @@ fn check_path(path: Path) {
         check_running_statistics(&reference, &norm, &exact, &label);
 
         let x = random::<Flex, 4>(shape, 0.5, 2.0);
-        let expected = reference.valid().forward(x.clone());
+        let expected = reference_run(&reference.valid(), path, x.clone());
         let actual = run(&norm.valid(), path, x);
         assert_close(
             &format!("{label} inference output"),
@@ -214,6 +231,11 @@ fn check_path(path: Path) {
 #[test]
 fn kernels_match_burn_batch_norm_in_training_and_inference() {
     check_path(Path::Kernels);
+}
+
+#[test]
+fn kernels_with_the_relu_fused_match_burn_batch_norm_then_relu() {
+    check_path(Path::KernelsWithRelu);
 }
 
 #[test]

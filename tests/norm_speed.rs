@@ -153,7 +153,7 @@ fn batch_norm_inference_forward() {
 #[ignore = "benchmark"]
 fn kernels_alone() {
     use fer::kernels::batch_norm::{
-        gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Layout,
+        gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Affine, Layout,
     };
     let [batch, channels, height, width] = SHAPE;
     let layout = Layout {
@@ -174,7 +174,18 @@ fn kernels_alone() {
     );
     report(
         "kernel: normalize (allocates the output)",
-        median_ms(|| drop(normalize(&x, layout, &stats.mean, &inv_std, &zeros))),
+        median_ms(|| {
+            drop(normalize(
+                &x,
+                layout,
+                Affine {
+                    mean: &stats.mean,
+                    scale: &inv_std,
+                    shift: &zeros,
+                },
+                false,
+            ))
+        }),
     );
     report(
         "allocate + zero an output (vec![0.0; n])",

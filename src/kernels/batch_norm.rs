@@ -149,15 +149,26 @@ pub fn inverse_std(variance: &[f32], epsilon: f64) -> Vec<f32> {
         .collect()
 }
 
-/// `y = (x - mean[c]) * scale[c] + shift[c]`: training passes `scale = gamma / std`
-/// and `shift = beta`; inference passes the running mean the same way.
-pub fn normalize(
-    x: &[f32],
-    layout: Layout,
-    mean: &[f32],
-    scale: &[f32],
-    shift: &[f32],
-) -> Vec<f32> {
+/// The per-channel affine map of a normalisation: `y = (x - mean[c]) * scale[c] +
+/// shift[c]`. Training passes `scale = gamma / std` and `shift = beta`; inference
+/// passes the running mean the same way.
+#[derive(Clone, Copy, Debug)]
+pub struct Affine<'a> {
+    pub mean: &'a [f32],
+    pub scale: &'a [f32],
+    pub shift: &'a [f32],
+}
+
+impl Affine<'_> {
+    /// `(mean, scale, shift)` of one channel.
+    fn of(&self, channel: usize) -> (f32, f32, f32) {
+        (self.mean[channel], self.scale[channel], self.shift[channel])
+    }
+}
+
+/// `y = (x - mean[c]) * scale[c] + shift[c]`, then `max(y, 0)` when `relu` (a
+/// BatchNorm followed by a ReLU in one sweep instead of two).
+pub fn normalize(x: &[f32], layout: Layout, affine: Affine, relu: bool) -> Vec<f32> {
     debug_assert_eq!(x.len(), layout.len());
     let mut output = vec![0.0f32; layout.len()];
     let spatial = layout.spatial;
@@ -168,14 +179,43 @@ pub fn normalize(
             .zip(input.chunks_exact(spatial))
             .enumerate()
         {
-            let channel = layout.channel_of_row(first_row + offset);
-            let (m, s, b) = (mean[channel], scale[channel], shift[channel]);
-            for (out, &value) in out_row.iter_mut().zip(in_row) {
-                *out = (value - m) * s + b;
+            let (m, s, b) = affine.of(layout.channel_of_row(first_row + offset));
+            if relu {
+                for (out, &value) in out_row.iter_mut().zip(in_row) {
+                    *out = ((value - m) * s + b).max(0.0);
+                }
+            } else {
+                for (out, &value) in out_row.iter_mut().zip(in_row) {
+                    *out = (value - m) * s + b;
+                }
             }
         }
     });
     output
+}
+
+/// Zeros the output gradient `grad` wherever the normalised value `affine(x)` was not
+/// positive: the backward pass of the ReLU that [`normalize`] applied. The sign is
+/// recomputed from `x` with the same expression, so it matches the forward exactly.
+pub fn relu_gradient_in_place(x: &[f32], grad: &mut [f32], layout: Layout, affine: Affine) {
+    debug_assert_eq!(x.len(), layout.len());
+    debug_assert_eq!(grad.len(), layout.len());
+    let spatial = layout.spatial;
+    for_each_row_chunk(grad, spatial, |first_row, chunk| {
+        let input = &x[first_row * spatial..first_row * spatial + chunk.len()];
+        for (offset, (grad_row, in_row)) in chunk
+            .chunks_exact_mut(spatial)
+            .zip(input.chunks_exact(spatial))
+            .enumerate()
+        {
+            let (m, s, b) = affine.of(layout.channel_of_row(first_row + offset));
+            for (g, &value) in grad_row.iter_mut().zip(in_row) {
+                if (value - m) * s + b <= 0.0 {
+                    *g = 0.0;
+                }
+            }
+        }
+    });
 }
 
 /// Per-channel sums the backward pass needs.

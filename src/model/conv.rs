@@ -3,7 +3,7 @@
 //! The weights live in burn's `Conv2d` module (so records and initialisation are
 //! burn's); [`forward`] runs it. On `Autodiff<Flex>` / `Flex`, with `f32` data, no
 //! bias, no groups or dilation and symmetric padding (every convolution in the zoo), it
-//! uses the im2col + gemm kernels of [`crate::kernels::conv`] with their own backward:
+//! uses the kernels of [`crate::kernels::conv`] (direct or im2col + gemm) with their own backward:
 //! burn's CPU backend spends most of a ResNet training step in its convolution
 //! backward. Anything else goes through `Conv2d::forward`.
 

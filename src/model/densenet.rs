@@ -120,7 +120,7 @@ impl<B: Backend> DenseNet<B> {
                 x = avg_pool_halve(transition.forward(x));
             }
         }
-        let x = relu(self.final_norm.forward(x));
+        let x = self.final_norm.forward_relu(x);
         classify(&self.classifier, global_avg_pool(x))
     }
 }

@@ -68,9 +68,9 @@ impl<B: Backend> ConvNorm<B> {
         self.norm.forward(super::conv::forward(&self.conv, x))
     }
 
-    /// relu(norm(conv(x))).
+    /// relu(norm(conv(x))), the ReLU fused into the norm.
     pub fn forward_relu(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(self.forward(x))
+        self.norm.forward_relu(super::conv::forward(&self.conv, x))
     }
 }
 
@@ -90,7 +90,7 @@ impl<B: Backend> NormReluConv<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        super::conv::forward(&self.conv, relu(self.norm.forward(x)))
+        super::conv::forward(&self.conv, self.norm.forward_relu(x))
     }
 }
 

@@ -23,6 +23,15 @@ use burn::tensor::Tensor;
 
 use portable::BatchNormalized;
 
+/// `relu(x)` when asked, else `x`: the activation the kernels fuse, for the other paths.
+fn then_relu<B: Backend>(x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
+    if relu {
+        burn::tensor::activation::relu(x)
+    } else {
+        x
+    }
+}
+
 /// PyTorch's `BatchNorm2d` defaults, which the reference trainer uses.
 pub const EPSILON: f64 = 1e-5;
 pub const MOMENTUM: f64 = 0.1;
@@ -54,10 +63,19 @@ impl<B: Backend> Norm<B> {
 
     /// Normalises with batch statistics under autodiff (training), running ones otherwise.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_then(x, false)
+    }
+
+    /// `relu(forward(x))`, in one sweep on the CPU kernels.
+    pub fn forward_relu(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_then(x, true)
+    }
+
+    fn forward_then(&self, x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
         if B::ad_enabled(&x.device()) {
-            self.forward_train(x)
+            self.forward_train(x, relu)
         } else {
-            self.forward_inference(x)
+            self.forward_inference(x, relu)
         }
     }
 
@@ -73,15 +91,22 @@ impl<B: Backend> Norm<B> {
         }
     }
 
-    fn forward_train(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward_train(&self, x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
         let (gamma, beta) = (self.gamma.val(), self.beta.val());
-        let normalized = flex::forward_train(x, &gamma, &beta, EPSILON)
-            .unwrap_or_else(|x| portable::forward_train(x, gamma, beta, EPSILON));
-        self.update_running_statistics(&normalized);
-        normalized.output
+        match flex::forward_train(x, &gamma, &beta, EPSILON, relu) {
+            Ok(normalized) => {
+                self.update_running_statistics(&normalized);
+                normalized.output
+            }
+            Err(x) => {
+                let normalized = portable::forward_train(x, gamma, beta, EPSILON);
+                self.update_running_statistics(&normalized);
+                then_relu(normalized.output, relu)
+            }
+        }
     }
 
-    fn forward_inference(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward_inference(&self, x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
         let device = x.device();
         flex::forward_inference(
             x,
@@ -90,8 +115,9 @@ impl<B: Backend> Norm<B> {
             self.running_mean.value().to_device(&device),
             self.running_var.value().to_device(&device),
             EPSILON,
+            relu,
         )
-        .unwrap_or_else(|x| self.portable_inference(x))
+        .unwrap_or_else(|x| then_relu(self.portable_inference(x), relu))
     }
 
     fn portable_inference(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -51,7 +51,16 @@ fn normalized_channels_have_zero_mean_and_unit_variance() {
     let stats = statistics(&x, LAYOUT);
     let inv_std = inverse_std(&stats.variance, 0.0);
     let zeros = vec![0.0; LAYOUT.channels];
-    let y = normalize(&x, LAYOUT, &stats.mean, &inv_std, &zeros);
+    let y = normalize(
+        &x,
+        LAYOUT,
+        Affine {
+            mean: &stats.mean,
+            scale: &inv_std,
+            shift: &zeros,
+        },
+        false,
+    );
     let normalized = statistics(&y, LAYOUT);
     for channel in 0..LAYOUT.channels {
         assert!(normalized.mean[channel].abs() < 1e-4);
@@ -72,7 +81,16 @@ fn input_gradient_matches_finite_differences() {
         let stats = statistics(&x32, LAYOUT);
         let inv_std = inverse_std(&stats.variance, 1e-5);
         let scale: Vec<f32> = (0..2).map(|c| gamma[c] as f32 * inv_std[c]).collect();
-        let y = normalize(&x32, LAYOUT, &stats.mean, &scale, &[0.0, 0.0]);
+        let y = normalize(
+            &x32,
+            LAYOUT,
+            Affine {
+                mean: &stats.mean,
+                scale: &scale,
+                shift: &[0.0, 0.0],
+            },
+            false,
+        );
         y.iter().zip(&weights).map(|(&y, w)| f64::from(y) * w).sum()
     };
     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -114,5 +132,15 @@ fn empty_data_gives_no_work_and_no_panic() {
     };
     let stats = statistics(&[], layout);
     assert_eq!(stats.mean.len(), 3);
-    assert!(normalize(&[], layout, &stats.mean, &[1.0; 3], &[0.0; 3]).is_empty());
+    assert!(normalize(
+        &[],
+        layout,
+        Affine {
+            mean: &stats.mean,
+            scale: &[1.0; 3],
+            shift: &[0.0; 3]
+        },
+        false
+    )
+    .is_empty());
 }

@@ -36,13 +36,17 @@ pub(super) fn applies(g: &ConvGeometry) -> bool {
     g.stride == [1, 1] && g.padding[0] < g.kernel[0] && g.padding[1] < g.kernel[1] && available()
 }
 
+/// Environment variable that turns the direct kernels off (then every convolution
+/// takes im2col + gemm), for comparing the two or working around a fault.
+pub const DISABLE_VARIABLE: &str = "FER_NO_DIRECT_CONV";
+
 fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::sync::OnceLock;
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
         *AVAILABLE.get_or_init(|| {
-            std::env::var_os("FER_NO_DIRECT_CONV").is_none()
+            std::env::var_os(DISABLE_VARIABLE).is_none()
                 && std::arch::is_x86_feature_detected!("avx512f")
         })
     }

@@ -15,7 +15,8 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
 use super::portable::BatchNormalized;
 use crate::kernels::batch_norm::{
-    gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Layout,
+    gradient_sums, input_gradient_in_place, inverse_std, normalize, relu_gradient_in_place,
+    statistics, Affine, Layout,
 };
 use crate::kernels::profile::{timed, KernelKind};
 use crate::model::flex_bridge::{flex_tensor, matched, same_type, values, Train};
@@ -56,13 +57,14 @@ fn all_f32<B: Backend>(x: &Tensor<B, 4>, gamma: &Tensor<B, 1>, beta: &Tensor<B, 
         .all(|&dtype| dtype == DType::F32)
 }
 
-/// Training-mode forward on `Autodiff<Flex>` with `f32` data; anything else gets `x`
-/// back.
+/// Training-mode forward on `Autodiff<Flex>` with `f32` data, followed by a ReLU in
+/// the same sweep when `relu`; anything else gets `x` back.
 pub(super) fn forward_train<B: Backend>(
     x: Tensor<B, 4>,
     gamma: &Tensor<B, 1>,
     beta: &Tensor<B, 1>,
     epsilon: f64,
+    relu: bool,
 ) -> Result<BatchNormalized<B>, Tensor<B, 4>> {
     if !all_f32(&x, gamma, beta) {
         return Err(x);
@@ -71,7 +73,7 @@ pub(super) fn forward_train<B: Backend>(
     let x = same_type::<Tensor<B, 4>, Tensor<Train, 4>>(x)?;
     let gamma = matched::<Tensor<B, 1>, Tensor<Train, 1>>(gamma.clone());
     let beta = matched::<Tensor<B, 1>, Tensor<Train, 1>>(beta.clone());
-    let (output, mean, variance) = train(x, gamma, beta, epsilon);
+    let (output, mean, variance) = train(x, gamma, beta, epsilon, relu);
     Ok(BatchNormalized {
         output: matched(output),
         mean: host_tensor(mean, &device),
@@ -86,6 +88,7 @@ fn train(
     gamma: Tensor<Train, 1>,
     beta: Tensor<Train, 1>,
     epsilon: f64,
+    relu: bool,
 ) -> (Tensor<Train, 4>, Vec<f32>, Vec<f32>) {
     let dims = x.dims();
     let layout = layout_of(dims);
@@ -101,8 +104,13 @@ fn train(
     });
     let inverse_std = inverse_std(&stats.variance, epsilon);
     let scale = scale(&gamma_values, &inverse_std);
+    let affine = Affine {
+        mean: &stats.mean,
+        scale: &scale,
+        shift: &beta_values,
+    };
     let output = timed(KernelKind::NormForward, || {
-        normalize(values(&input), layout, &stats.mean, &scale, &beta_values)
+        normalize(values(&input), layout, affine, relu)
     });
     let output = flex_tensor(output, dims.to_vec());
 
@@ -118,6 +126,7 @@ fn train(
                 layout,
                 mean: stats.mean.clone(),
                 inverse_std,
+                relu: relu.then(|| (scale.clone(), beta_values.clone())),
                 gamma: gamma_values,
             };
             prep.finish(saved, output)
@@ -140,6 +149,7 @@ pub(super) fn forward_inference<B: Backend>(
     mean: Tensor<B, 1>,
     variance: Tensor<B, 1>,
     epsilon: f64,
+    relu: bool,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     if x.dtype() != DType::F32 {
         return Err(x);
@@ -157,8 +167,13 @@ pub(super) fn forward_inference<B: Backend>(
     let dims = x.dims();
     let input = x.into_primitive().tensor().to_contiguous();
     let scale = scale(&gamma, &inverse_std(&variance, epsilon));
+    let affine = Affine {
+        mean: &mean,
+        scale: &scale,
+        shift: &beta,
+    };
     let output = timed(KernelKind::NormForward, || {
-        normalize(values(&input), layout_of(dims), &mean, &scale, &beta)
+        normalize(values(&input), layout_of(dims), affine, relu)
     });
     let output = flex_tensor(output, dims.to_vec());
     Ok(matched(Tensor::<Flex, 4>::from_primitive(
@@ -176,6 +191,8 @@ struct SavedForBackward {
     layout: Layout,
     mean: Vec<f32>,
     inverse_std: Vec<f32>,
+    /// `(scale, shift)` of the forward's affine map when a ReLU followed it.
+    relu: Option<(Vec<f32>, Vec<f32>)>,
     gamma: Vec<f32>,
 }
 
@@ -190,8 +207,18 @@ impl Backward<Flex, 3> for BatchNormBackward {
     ) {
         let [input_node, gamma_node, beta_node] = ops.parents;
         let saved = ops.state;
-        let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let mut grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
         let x = values(&saved.input);
+        if let Some((scale, shift)) = &saved.relu {
+            let affine = Affine {
+                mean: &saved.mean,
+                scale,
+                shift,
+            };
+            timed(KernelKind::NormBackward, || {
+                relu_gradient_in_place(x, grad_output.storage_mut::<f32>(), saved.layout, affine);
+            });
+        }
         let sums = timed(KernelKind::NormBackward, || {
             gradient_sums(x, values(&grad_output), saved.layout, &saved.mean)
         });
