@@ -153,7 +153,8 @@ fn batch_norm_inference_forward() {
 #[ignore = "benchmark"]
 fn kernels_alone() {
     use fer::kernels::batch_norm::{
-        gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Affine, Layout,
+        gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Affine,
+        Forward, Layout,
     };
     let [batch, channels, height, width] = SHAPE;
     let layout = Layout {
@@ -192,24 +193,33 @@ fn kernels_alone() {
         median_ms(|| drop(std::hint::black_box(vec![0.0f32; layout.len()]))),
     );
     let grad = x.clone();
+    let forward = Forward {
+        mean: &stats.mean,
+        inverse_std: &inv_std,
+        gamma: &ones,
+        relu: None,
+    };
     report(
         "kernel: gradient_sums",
-        median_ms(|| drop(gradient_sums(&x, &grad, layout, &stats.mean))),
+        median_ms(|| drop(gradient_sums(&x, &grad, layout, &forward))),
     );
-    let sums = gradient_sums(&x, &grad, layout, &stats.mean);
+    let shift = vec![0.1f32; layout.channels];
+    let with_relu = Forward {
+        relu: Some(Affine {
+            mean: &stats.mean,
+            scale: &inv_std,
+            shift: &shift,
+        }),
+        ..forward
+    };
+    report(
+        "kernel: gradient_sums through a fused ReLU",
+        median_ms(|| drop(gradient_sums(&x, &grad, layout, &with_relu))),
+    );
+    let sums = gradient_sums(&x, &grad, layout, &forward);
     let mut in_place = grad.clone();
     report(
         "kernel: input_gradient_in_place",
-        median_ms(|| {
-            input_gradient_in_place(
-                &x,
-                &mut in_place,
-                layout,
-                &stats.mean,
-                &inv_std,
-                &ones,
-                &sums,
-            )
-        }),
+        median_ms(|| input_gradient_in_place(&x, &mut in_place, layout, &forward, &sums)),
     );
 }

@@ -11,6 +11,9 @@ use super::parallel::{for_each_row_chunk, map_row_ranges};
 const BLOCK: usize = 64;
 /// Independent `f32` accumulators, enough for the compiler to fill a vector register.
 const LANES: usize = 8;
+/// The same for [`masked_sums`], whose select vectorises best two registers wide
+/// (measured with tests/norm_speed.rs `kernels_alone`: 8 lanes took twice as long).
+const MASKED_LANES: usize = 16;
 
 /// The shape of the data the kernels see: `batch` images of `channels` rows of
 /// `spatial` values each.
@@ -53,9 +56,38 @@ pub struct Statistics {
     pub variance: Vec<f32>,
 }
 
+/// Whether the reductions may use AVX-512 (they are arithmetic-bound in the baseline
+/// x86-64 build, which only has SSE2).
+fn wide_vectors() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// `(sum of a, sum of a * b)` over a row, with `a = x - a_shift` and `b = y - b_shift`.
 /// Statistics pass `y = x` so the second sum is the shifted sum of squares.
 fn shifted_sums(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if wide_vectors() {
+        // SAFETY: the CPU has AVX-512 (checked by `wide_vectors`).
+        return unsafe { shifted_sums_wide(x, a_shift, y, b_shift) };
+    }
+    shifted_sums_inline(x, a_shift, y, b_shift)
+}
+
+/// [`shifted_sums`] compiled for AVX-512: the same code and summation order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn shifted_sums_wide(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
+    shifted_sums_inline(x, a_shift, y, b_shift)
+}
+
+#[inline(always)]
+fn shifted_sums_inline(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
     let mut total_a = 0.0f64;
     let mut total_ab = 0.0f64;
     for (x_block, y_block) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
@@ -81,6 +113,62 @@ fn shifted_sums(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) 
     (total_a, total_ab)
 }
 
+/// `shifted_sums(grad, 0, x, mean)` with `grad` taken as zero wherever `affine(x)`
+/// is not positive: the gradient through the ReLU that [`normalize`] applied, its
+/// sign recomputed from `x` with the forward's own expression, so the two agree.
+fn masked_sums(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if wide_vectors() {
+        // SAFETY: the CPU has AVX-512 (checked by `wide_vectors`).
+        return unsafe { masked_sums_wide(grad, x, mean, affine) };
+    }
+    masked_sums_inline(grad, x, mean, affine)
+}
+
+/// [`masked_sums`] compiled for AVX-512: the same code and summation order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn masked_sums_wide(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
+    masked_sums_inline(grad, x, mean, affine)
+}
+
+#[inline(always)]
+fn masked_sums_inline(
+    grad: &[f32],
+    x: &[f32],
+    mean: f32,
+    (m, s, b): (f32, f32, f32),
+) -> (f64, f64) {
+    let mut total_a = 0.0f64;
+    let mut total_ab = 0.0f64;
+    for (g_block, x_block) in grad.chunks(BLOCK).zip(x.chunks(BLOCK)) {
+        let mut sum_a = [0.0f32; MASKED_LANES];
+        let mut sum_ab = [0.0f32; MASKED_LANES];
+        let (g_lanes, g_rest) = g_block.as_chunks::<MASKED_LANES>();
+        let (x_lanes, x_rest) = x_block.as_chunks::<MASKED_LANES>();
+        for (g_lane, x_lane) in g_lanes.iter().zip(x_lanes) {
+            for lane in 0..MASKED_LANES {
+                let value = x_lane[lane];
+                let a = if (value - m) * s + b > 0.0 {
+                    g_lane[lane]
+                } else {
+                    0.0
+                };
+                sum_a[lane] += a;
+                sum_ab[lane] += a * (value - mean);
+            }
+        }
+        for (&g, &value) in g_rest.iter().zip(x_rest) {
+            let a = if (value - m) * s + b > 0.0 { g } else { 0.0 };
+            sum_a[0] += a;
+            sum_ab[0] += a * (value - mean);
+        }
+        total_a += sum_a.iter().map(|&value| f64::from(value)).sum::<f64>();
+        total_ab += sum_ab.iter().map(|&value| f64::from(value)).sum::<f64>();
+    }
+    (total_a, total_ab)
+}
+
 /// For each channel, `(sum of a, sum of a * b)` over all its rows, where row `r` of
 /// channel `c` gives `a = x - a_shift[c]`, `b = y - b_shift[c]`.
 fn channel_sums(
@@ -89,6 +177,7 @@ fn channel_sums(
     y: &[f32],
     b_shift: &[f32],
     layout: Layout,
+    relu: Option<Affine>,
 ) -> (Vec<f64>, Vec<f64>) {
     let spatial = layout.spatial;
     let partials = map_row_ranges(layout.rows(), spatial, |rows| {
@@ -97,12 +186,20 @@ fn channel_sums(
         for row in rows {
             let channel = layout.channel_of_row(row);
             let span = row * spatial..(row + 1) * spatial;
-            let (a, ab) = shifted_sums(
-                &x[span.clone()],
-                a_shift[channel],
-                &y[span],
-                b_shift[channel],
-            );
+            let (a, ab) = match relu {
+                Some(affine) => masked_sums(
+                    &x[span.clone()],
+                    &y[span],
+                    b_shift[channel],
+                    affine.of(channel),
+                ),
+                None => shifted_sums(
+                    &x[span.clone()],
+                    a_shift[channel],
+                    &y[span],
+                    b_shift[channel],
+                ),
+            };
             sums_a[channel] += a;
             sums_ab[channel] += ab;
         }
@@ -128,7 +225,7 @@ pub fn statistics(x: &[f32], layout: Layout) -> Statistics {
     let shift: Vec<f32> = (0..layout.channels)
         .map(|channel| x.get(channel * layout.spatial).copied().unwrap_or(0.0))
         .collect();
-    let (sums, sums_of_squares) = channel_sums(x, &shift, x, &shift, layout);
+    let (sums, sums_of_squares) = channel_sums(x, &shift, x, &shift, layout, None);
     let count = layout.per_channel() as f64;
     let mut mean = Vec::with_capacity(layout.channels);
     let mut variance = Vec::with_capacity(layout.channels);
@@ -194,30 +291,6 @@ pub fn normalize(x: &[f32], layout: Layout, affine: Affine, relu: bool) -> Vec<f
     output
 }
 
-/// Zeros the output gradient `grad` wherever the normalised value `affine(x)` was not
-/// positive: the backward pass of the ReLU that [`normalize`] applied. The sign is
-/// recomputed from `x` with the same expression, so it matches the forward exactly.
-pub fn relu_gradient_in_place(x: &[f32], grad: &mut [f32], layout: Layout, affine: Affine) {
-    debug_assert_eq!(x.len(), layout.len());
-    debug_assert_eq!(grad.len(), layout.len());
-    let spatial = layout.spatial;
-    for_each_row_chunk(grad, spatial, |first_row, chunk| {
-        let input = &x[first_row * spatial..first_row * spatial + chunk.len()];
-        for (offset, (grad_row, in_row)) in chunk
-            .chunks_exact_mut(spatial)
-            .zip(input.chunks_exact(spatial))
-            .enumerate()
-        {
-            let (m, s, b) = affine.of(layout.channel_of_row(first_row + offset));
-            for (g, &value) in grad_row.iter_mut().zip(in_row) {
-                if (value - m) * s + b <= 0.0 {
-                    *g = 0.0;
-                }
-            }
-        }
-    });
-}
-
 /// Per-channel sums the backward pass needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradientSums {
@@ -227,12 +300,24 @@ pub struct GradientSums {
     pub grad_times_centred: Vec<f64>,
 }
 
+/// What the backward pass keeps of the forward one.
+#[derive(Clone, Copy, Debug)]
+pub struct Forward<'a> {
+    pub mean: &'a [f32],
+    pub inverse_std: &'a [f32],
+    pub gamma: &'a [f32],
+    /// The affine map when a ReLU followed it ([`normalize`] with `relu`): the output
+    /// gradient then passes only where its result was positive.
+    pub relu: Option<Affine<'a>>,
+}
+
 /// One sweep over `x` and the output gradient `grad`.
-pub fn gradient_sums(x: &[f32], grad: &[f32], layout: Layout, mean: &[f32]) -> GradientSums {
+pub fn gradient_sums(x: &[f32], grad: &[f32], layout: Layout, forward: &Forward) -> GradientSums {
     debug_assert_eq!(x.len(), layout.len());
     debug_assert_eq!(grad.len(), layout.len());
     let no_shift = vec![0.0f32; layout.channels];
-    let (grad_sums, grad_times_centred) = channel_sums(grad, &no_shift, x, mean, layout);
+    let (grad_sums, grad_times_centred) =
+        channel_sums(grad, &no_shift, x, forward.mean, layout, forward.relu);
     GradientSums {
         grad: grad_sums,
         grad_times_centred,
@@ -247,11 +332,15 @@ pub fn input_gradient_in_place(
     x: &[f32],
     grad: &mut [f32],
     layout: Layout,
-    mean: &[f32],
-    inverse_std: &[f32],
-    gamma: &[f32],
+    forward: &Forward,
     sums: &GradientSums,
 ) {
+    let Forward {
+        mean,
+        inverse_std,
+        gamma,
+        relu,
+    } = *forward;
     debug_assert_eq!(x.len(), layout.len());
     debug_assert_eq!(grad.len(), layout.len());
     let count = layout.per_channel() as f64;
@@ -274,10 +363,25 @@ pub fn input_gradient_in_place(
             .zip(input.chunks_exact(spatial))
             .enumerate()
         {
-            let (m, gain, grad_mean, centred_weight) =
-                coefficients[layout.channel_of_row(first_row + offset)];
-            for (g, &value) in grad_row.iter_mut().zip(in_row) {
-                *g = gain * (*g - grad_mean - (value - m) * centred_weight);
+            let channel = layout.channel_of_row(first_row + offset);
+            let (m, gain, grad_mean, centred_weight) = coefficients[channel];
+            match relu {
+                Some(affine) => {
+                    let (m_relu, s, b) = affine.of(channel);
+                    for (g, &value) in grad_row.iter_mut().zip(in_row) {
+                        let passed = if (value - m_relu) * s + b > 0.0 {
+                            *g
+                        } else {
+                            0.0
+                        };
+                        *g = gain * (passed - grad_mean - (value - m) * centred_weight);
+                    }
+                }
+                None => {
+                    for (g, &value) in grad_row.iter_mut().zip(in_row) {
+                        *g = gain * (*g - grad_mean - (value - m) * centred_weight);
+                    }
+                }
             }
         }
     });

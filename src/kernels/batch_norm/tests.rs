@@ -97,17 +97,15 @@ fn input_gradient_matches_finite_differences() {
     let stats = statistics(&x32, LAYOUT);
     let inv_std = inverse_std(&stats.variance, 1e-5);
     let mut grad: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
-    let sums = gradient_sums(&x32, &grad, LAYOUT, &stats.mean);
     let gamma32 = [gamma[0] as f32, gamma[1] as f32];
-    input_gradient_in_place(
-        &x32,
-        &mut grad,
-        LAYOUT,
-        &stats.mean,
-        &inv_std,
-        &gamma32,
-        &sums,
-    );
+    let forward = Forward {
+        mean: &stats.mean,
+        inverse_std: &inv_std,
+        gamma: &gamma32,
+        relu: None,
+    };
+    let sums = gradient_sums(&x32, &grad, LAYOUT, &forward);
+    input_gradient_in_place(&x32, &mut grad, LAYOUT, &forward, &sums);
     let step = 1e-2;
     for index in [0, 3, 7, 12, 18, 29] {
         let mut plus = x.clone();

@@ -15,8 +15,8 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
 use super::portable::BatchNormalized;
 use crate::kernels::batch_norm::{
-    gradient_sums, input_gradient_in_place, inverse_std, normalize, relu_gradient_in_place,
-    statistics, Affine, Layout,
+    gradient_sums, input_gradient_in_place, inverse_std, normalize, statistics, Affine, Forward,
+    Layout,
 };
 use crate::kernels::profile::{timed, KernelKind};
 use crate::model::flex_bridge::{flex_tensor, matched, same_type, values, Train};
@@ -207,20 +207,20 @@ impl Backward<Flex, 3> for BatchNormBackward {
     ) {
         let [input_node, gamma_node, beta_node] = ops.parents;
         let saved = ops.state;
-        let mut grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let grad_output = grads.consume::<Flex>(&ops.node).to_contiguous();
         let x = values(&saved.input);
-        if let Some((scale, shift)) = &saved.relu {
-            let affine = Affine {
+        let forward = Forward {
+            mean: &saved.mean,
+            inverse_std: &saved.inverse_std,
+            gamma: &saved.gamma,
+            relu: saved.relu.as_ref().map(|(scale, shift)| Affine {
                 mean: &saved.mean,
                 scale,
                 shift,
-            };
-            timed(KernelKind::NormBackward, || {
-                relu_gradient_in_place(x, grad_output.storage_mut::<f32>(), saved.layout, affine);
-            });
-        }
+            }),
+        };
         let sums = timed(KernelKind::NormBackward, || {
-            gradient_sums(x, values(&grad_output), saved.layout, &saved.mean)
+            gradient_sums(x, values(&grad_output), saved.layout, &forward)
         });
         let channels = vec![saved.layout.channels];
 
@@ -246,9 +246,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
                     x,
                     grad_input.storage_mut::<f32>(),
                     saved.layout,
-                    &saved.mean,
-                    &saved.inverse_std,
-                    &saved.gamma,
+                    &forward,
                     &sums,
                 );
             });
