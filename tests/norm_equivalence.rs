@@ -8,7 +8,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::activation::relu;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use common::numeric::{assert_close, assert_gradients_close, random, values};
 use fer::model::{trainable_parameter_count, Norm};
@@ -78,16 +78,7 @@ fn check_training_step(
         1e-4,
     );
     if input_requires_grad {
-        let (Some(actual_dx), Some(expected_dx)) = (x.grad(&actual_grads), x.grad(&expected_grads))
-        else {
-            panic!("{label}: no input gradient");
-        };
-        assert_close(
-            &format!("{label} input gradient"),
-            values(actual_dx),
-            values(expected_dx),
-            1e-4,
-        );
+        assert_input_gradients_close(&label, &x, [&actual_grads, &expected_grads], 1e-4);
     }
     let parameter_grads = vec![
         (
@@ -103,6 +94,20 @@ fn check_training_step(
     ];
     assert_gradients_close(&label, parameter_grads, 1e-4);
     values(x)
+}
+
+/// The input gradients `x` got in two backward passes agree.
+fn assert_input_gradients_close(
+    label: &str,
+    x: &Tensor<Train, 4>,
+    [actual, expected]: [&<Train as AutodiffBackend>::Gradients; 2],
+    tolerance: f64,
+) {
+    let (Some(actual_dx), Some(expected_dx)) = (x.grad(actual), x.grad(expected)) else {
+        panic!("{label}: no input gradient");
+    };
+    let what = format!("{label} input gradient");
+    assert_close(&what, values(actual_dx), values(expected_dx), tolerance);
 }
 
 /// Running statistics computed in `f64` from the batches, updated like burn's
@@ -298,17 +303,7 @@ fn the_fused_relu_matches_norm_then_relu() {
             values(expected),
             1e-6,
         );
-        let (Some(actual_dx), Some(expected_dx)) = (x.grad(&actual_grads), x.grad(&expected_grads))
-        else {
-            panic!("{label}: no input gradient");
-        };
-        let input_gradient = format!("{label} input gradient");
-        assert_close(
-            &input_gradient,
-            values(actual_dx),
-            values(expected_dx),
-            1e-5,
-        );
+        assert_input_gradients_close(&label, &x, [&actual_grads, &expected_grads], 1e-5);
         let parameter_grads = vec![
             (
                 "gamma",

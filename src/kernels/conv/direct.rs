@@ -41,7 +41,10 @@ const MAX_CHANNELS: usize = 64;
 pub(super) fn applies(g: &ConvGeometry) -> bool {
     g.stride == [1, 1]
         && g.channels_in <= MAX_CHANNELS
-        && g.channels_out <= MAX_CHANNELS && g.padding[0] < g.kernel[0] && g.padding[1] < g.kernel[1] && available()
+        && g.channels_out <= MAX_CHANNELS
+        && g.padding[0] < g.kernel[0]
+        && g.padding[1] < g.kernel[1]
+        && available()
 }
 
 /// Environment variable that turns the direct kernels off (then every convolution
