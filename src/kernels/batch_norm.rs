@@ -5,6 +5,7 @@
 //! Sums run in `f32` lanes over short blocks (so they vectorise) and are carried in
 //! `f64` across blocks and rows, which keeps them as accurate as a pairwise sum.
 
+use super::has_avx512;
 use super::parallel::{for_each_row_chunk, map_row_ranges};
 
 /// Elements summed in `f32` before the partial sums move to `f64`.
@@ -56,24 +57,12 @@ pub struct Statistics {
     pub variance: Vec<f32>,
 }
 
-/// Whether the reductions may use AVX-512 (they are arithmetic-bound in the baseline
-/// x86-64 build, which only has SSE2).
-fn wide_vectors() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// `(sum of a, sum of a * b)` over a row, with `a = x - a_shift` and `b = y - b_shift`.
 /// Statistics pass `y = x` so the second sum is the shifted sum of squares.
 fn shifted_sums(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if wide_vectors() {
-        // SAFETY: the CPU has AVX-512 (checked by `wide_vectors`).
+    if has_avx512() {
+        // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
         return unsafe { shifted_sums_wide(x, a_shift, y, b_shift) };
     }
     shifted_sums_inline(x, a_shift, y, b_shift)
@@ -118,8 +107,8 @@ fn shifted_sums_inline(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64
 /// sign recomputed from `x` with the forward's own expression, so the two agree.
 fn masked_sums(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if wide_vectors() {
-        // SAFETY: the CPU has AVX-512 (checked by `wide_vectors`).
+    if has_avx512() {
+        // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
         return unsafe { masked_sums_wide(grad, x, mean, affine) };
     }
     masked_sums_inline(grad, x, mean, affine)

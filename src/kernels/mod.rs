@@ -7,3 +7,14 @@ pub mod batch_norm;
 pub mod conv;
 mod parallel;
 pub mod profile;
+
+/// Whether this CPU runs AVX-512 (`avx512f`): the kernels compiled for it are chosen at
+/// run time, so one binary serves every x86-64 CPU. (std caches the detection.)
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}

@@ -16,7 +16,10 @@
 
 use std::mem::MaybeUninit;
 
+use std::sync::OnceLock;
+
 use super::ConvGeometry;
+use crate::kernels::has_avx512;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -52,17 +55,8 @@ pub(super) fn applies(g: &ConvGeometry) -> bool {
 pub const DISABLE_VARIABLE: &str = "FER_NO_DIRECT_CONV";
 
 fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::OnceLock;
-        static AVAILABLE: OnceLock<bool> = OnceLock::new();
-        *AVAILABLE.get_or_init(|| {
-            std::env::var_os(DISABLE_VARIABLE).is_none()
-                && std::arch::is_x86_feature_detected!("avx512f")
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os(DISABLE_VARIABLE).is_none()) && has_avx512()
 }
 
 /// A stride-1 correlation of `channels_in`-channel images with a `[channels_out,
