@@ -3,6 +3,7 @@
 //! They know nothing about burn: the glue that feeds them tensors lives with the
 //! module that uses them.
 
+pub mod augment;
 pub mod batch_norm;
 pub mod conv;
 mod parallel;

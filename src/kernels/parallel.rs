@@ -100,11 +100,21 @@ where
     T: Send,
     F: Fn(usize, &mut [T]) + Sync,
 {
+    for_each_costly_row_chunk(data, row_len, 1, work);
+}
+
+/// [`for_each_row_chunk`] for work that costs about `cost` streaming passes per
+/// element, so that smaller data is already worth a second thread.
+pub fn for_each_costly_row_chunk<T, F>(data: &mut [T], row_len: usize, cost: usize, work: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync,
+{
     if row_len == 0 {
         return;
     }
     let rows = data.len() / row_len;
-    let ranges = row_ranges(rows, worker_count(rows, row_len));
+    let ranges = row_ranges(rows, worker_count(rows, row_len.saturating_mul(cost)));
     let mut chunks = Vec::with_capacity(ranges.len());
     let mut rest = data;
     for range in &ranges {

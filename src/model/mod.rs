@@ -7,7 +7,7 @@
 pub mod cifar_resnet;
 pub mod conv;
 pub mod densenet;
-mod flex_bridge;
+pub(crate) mod flex_bridge;
 mod layers;
 pub mod macs;
 pub mod norm;

@@ -4,13 +4,16 @@
 
 use std::f64::consts::PI;
 
+use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rand::Rng;
 
 use super::config::{AugmentConfig, Tta};
 use crate::data::IMAGE_SIDE;
+use crate::kernels;
+use crate::model::flex_bridge::{flex_tensor, matched, same_type, values};
 
 /// Per-image random parameters of one batch, drawn on the host.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,6 +139,14 @@ impl<B: Backend> Augmenter<B> {
         if !self.config.enabled {
             return self.centre_crop(images);
         }
+        match cpu_augment(images, self.config.crop, draws) {
+            Ok(augmented) => augmented,
+            Err(images) => self.augment_portable(images, draws),
+        }
+    }
+
+    /// [`Self::augment`] as burn tensor operations, for every backend.
+    fn augment_portable(&self, images: Tensor<B, 4>, draws: &AugmentDraws) -> Tensor<B, 4> {
         let batch = images.dims()[0];
         let side = self.config.crop;
         let affine = self.upload(&draws.affine_transposed, [batch, 3, 2]);
@@ -209,6 +220,40 @@ impl<B: Backend> Augmenter<B> {
     }
 }
 
+/// The whole augmentation as one kernel on burn's CPU backend (`f32` `[B, 1, H, H]`
+/// input); any other backend or input gets `images` back.
+fn cpu_augment<B: Backend>(
+    images: Tensor<B, 4>,
+    crop: usize,
+    draws: &AugmentDraws,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let [batch, channels, height, width] = images.dims();
+    let drawn_for = draws.brightness.len();
+    if channels != 1 || height != width || images.dtype() != DType::F32 || drawn_for != batch {
+        return Err(images);
+    }
+    let images = same_type::<Tensor<B, 4>, Tensor<Flex, 4>>(images)?;
+    let device = images.device();
+    let input = images.into_primitive().tensor().to_contiguous();
+    let warped = kernels::augment::augment(
+        values(&input),
+        height,
+        crop,
+        kernels::augment::Draws {
+            affine_transposed: &draws.affine_transposed,
+            brightness: &draws.brightness,
+            contrast: &draws.contrast,
+            erasing: &draws.erasing,
+        },
+    );
+    let output = Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(flex_tensor(
+        warped,
+        vec![batch, 1, crop, crop],
+    )));
+    debug_assert_eq!(output.device(), device);
+    Ok(matched(output))
+}
+
 /// Host `u8` pixels `[B * 48 * 48]` → device floats in 0..1, shape `[B, 1, 48, 48]`.
 pub fn upload_images<B: Backend>(pixels: &[u8], device: &B::Device) -> Tensor<B, 4> {
     let batch = pixels.len() / (IMAGE_SIDE * IMAGE_SIDE);
@@ -225,6 +270,39 @@ mod tests {
 
     use super::*;
     use crate::train::AugmentConfig;
+
+    /// The CPU kernel against the tensor operations it replaces, on draws that erase
+    /// every image and warp far past the border.
+    #[test]
+    fn the_cpu_kernel_matches_the_tensor_operations() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for crop in [40, 44, 48] {
+            let config = AugmentConfig {
+                crop,
+                erasing_probability: 1.0,
+                translate: 0.6,
+                scale_min: 0.5,
+                scale_max: 1.5,
+                rotate_degrees: 30.0,
+                brightness: 0.3,
+                contrast: 0.4,
+                ..AugmentConfig::default()
+            };
+            let augmenter = Augmenter::<Flex>::new(config.clone(), &Default::default());
+            let batch = 9;
+            let pixels: Vec<u8> = (0..batch * IMAGE_SIDE * IMAGE_SIDE)
+                .map(|_| rng.random())
+                .collect();
+            let images = upload_images::<Flex>(&pixels, &Default::default());
+            let draws = AugmentDraws::draw(&config, batch, &mut rng);
+            let fast = augmenter.augment(images.clone(), &draws);
+            let portable = augmenter.augment_portable(images, &draws);
+            assert_eq!(fast.dims(), [batch, 1, crop, crop]);
+            let difference = (fast - portable).abs().max().into_scalar();
+            assert!(difference < 1e-5, "crop {crop}: {difference}");
+        }
+    }
 
     #[test]
     fn each_tta_makes_as_many_views_as_it_says() {
