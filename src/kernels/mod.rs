@@ -8,6 +8,7 @@ pub mod batch_norm;
 pub mod conv;
 mod parallel;
 pub mod profile;
+pub mod residual;
 
 /// Whether this CPU runs AVX-512 (`avx512f`): the kernels compiled for it are chosen at
 /// run time, so one binary serves every x86-64 CPU. (std caches the detection.)

@@ -8,6 +8,7 @@ pub mod cifar_resnet;
 pub mod conv;
 pub mod densenet;
 pub(crate) mod flex_bridge;
+mod join;
 mod layers;
 pub mod macs;
 pub mod norm;

@@ -1,10 +1,10 @@
 //! Residual blocks shared by the ImageNet-style and CIFAR-style ResNets.
 
 use burn::module::Module;
-use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::join::add_relu;
 use super::layers::ConvNorm;
 
 /// Bottleneck blocks widen their output by this factor (torchvision's `expansion`).
@@ -48,7 +48,7 @@ impl<B: Backend> BasicBlock<B> {
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let y = self.conv2.forward(self.conv1.forward_relu(x.clone()));
-        relu(y + shortcut(&self.projection, x))
+        add_relu(y, shortcut(&self.projection, x))
     }
 }
 
@@ -76,7 +76,7 @@ impl<B: Backend> Bottleneck<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let y = self.reduce.forward_relu(x.clone());
         let y = self.expand.forward(self.conv.forward_relu(y));
-        relu(y + shortcut(&self.projection, x))
+        add_relu(y, shortcut(&self.projection, x))
     }
 }
 
