@@ -5,6 +5,8 @@
 //! Sums run in `f32` lanes over short blocks (so they vectorise) and are carried in
 //! `f64` across blocks and rows, which keeps them as accurate as a pairwise sum.
 
+use std::mem::MaybeUninit;
+
 use super::has_avx512;
 use super::parallel::{collect_rows, for_each_row_chunk, map_row_ranges};
 
@@ -306,18 +308,36 @@ pub fn normalize(x: &[f32], layout: Layout, affine: Affine, relu: bool) -> Vec<f
             .zip(input.chunks_exact(spatial.max(1)))
             .enumerate()
         {
-            let (m, s, b) = affine.of(layout.channel_of_row(first_row + offset));
-            if relu {
-                for (out, &value) in out_row.iter_mut().zip(in_row) {
-                    out.write(((value - m) * s + b).max(0.0));
-                }
-            } else {
-                for (out, &value) in out_row.iter_mut().zip(in_row) {
-                    out.write((value - m) * s + b);
-                }
+            let map = affine.of(layout.channel_of_row(first_row + offset));
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
+                unsafe { normalize_row_wide(out_row, in_row, map, relu) };
+                continue;
             }
+            normalize_row(out_row, in_row, map, relu);
         }
     })
+}
+
+/// One row of [`normalize`] compiled for AVX-512 (element-wise: the same results).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn normalize_row_wide(out: &mut [MaybeUninit<f32>], x: &[f32], map: (f32, f32, f32), relu: bool) {
+    normalize_row(out, x, map, relu);
+}
+
+#[inline(always)]
+fn normalize_row(out: &mut [MaybeUninit<f32>], x: &[f32], (m, s, b): (f32, f32, f32), relu: bool) {
+    if relu {
+        for (out, &value) in out.iter_mut().zip(x) {
+            out.write(((value - m) * s + b).max(0.0));
+        }
+    } else {
+        for (out, &value) in out.iter_mut().zip(x) {
+            out.write((value - m) * s + b);
+        }
+    }
 }
 
 /// Per-channel sums the backward pass needs.
@@ -393,27 +413,58 @@ pub fn input_gradient_in_place(
             .enumerate()
         {
             let channel = layout.channel_of_row(first_row + offset);
-            let (m, gain, grad_mean, centred_weight) = coefficients[channel];
-            match relu {
-                Some(affine) => {
-                    let (m_relu, s, b) = affine.of(channel);
-                    for (g, &value) in grad_row.iter_mut().zip(in_row) {
-                        let passed = if (value - m_relu) * s + b > 0.0 {
-                            *g
-                        } else {
-                            0.0
-                        };
-                        *g = gain * (passed - grad_mean - (value - m) * centred_weight);
-                    }
+            let row = RowGradient {
+                coefficients: coefficients[channel],
+                relu: relu.map(|affine| affine.of(channel)),
+            };
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
+                unsafe { row.apply_wide(grad_row, in_row) };
+                continue;
+            }
+            row.apply(grad_row, in_row);
+        }
+    });
+}
+
+/// [`input_gradient_in_place`] for one row of one channel.
+struct RowGradient {
+    /// `(mean, gain, mean of the gradient, weight of the centred input)`.
+    coefficients: (f32, f32, f32, f32),
+    /// The forward's affine map when a ReLU followed it.
+    relu: Option<(f32, f32, f32)>,
+}
+
+impl RowGradient {
+    /// [`Self::apply`] compiled for AVX-512 (element-wise: the same results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn apply_wide(&self, grad: &mut [f32], x: &[f32]) {
+        self.apply(grad, x);
+    }
+
+    #[inline(always)]
+    fn apply(&self, grad: &mut [f32], x: &[f32]) {
+        let (m, gain, grad_mean, centred_weight) = self.coefficients;
+        match self.relu {
+            Some((m_relu, s, b)) => {
+                for (g, &value) in grad.iter_mut().zip(x) {
+                    let passed = if (value - m_relu) * s + b > 0.0 {
+                        *g
+                    } else {
+                        0.0
+                    };
+                    *g = gain * (passed - grad_mean - (value - m) * centred_weight);
                 }
-                None => {
-                    for (g, &value) in grad_row.iter_mut().zip(in_row) {
-                        *g = gain * (*g - grad_mean - (value - m) * centred_weight);
-                    }
+            }
+            None => {
+                for (g, &value) in grad.iter_mut().zip(x) {
+                    *g = gain * (*g - grad_mean - (value - m) * centred_weight);
                 }
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]
