@@ -83,8 +83,7 @@ fn shifted_sums_wide(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, 
     };
     const { assert!(LANES == 16) };
     let (a_shifts, b_shifts) = (_mm512_set1_ps(a_shift), _mm512_set1_ps(b_shift));
-    let mut total_a = 0.0f64;
-    let mut total_ab = 0.0f64;
+    let mut totals = [0.0f64; 2];
     for (x_block, y_block) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
         let (mut sums_a, mut sums_ab) = (_mm512_setzero_ps(), _mm512_setzero_ps());
         let (x_lanes, x_rest) = x_block.as_chunks::<LANES>();
@@ -101,30 +100,22 @@ fn shifted_sums_wide(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, 
             sums_a = _mm512_add_ps(sums_a, a);
             sums_ab = _mm512_add_ps(sums_ab, _mm512_mul_ps(a, _mm512_sub_ps(y_vector, b_shifts)));
         }
-        let (mut sum_a, mut sum_ab) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let mut lanes = [[0.0f32; LANES]; 2];
         // SAFETY: each array holds 16 floats.
         unsafe {
-            _mm512_storeu_ps(sum_a.as_mut_ptr(), sums_a);
-            _mm512_storeu_ps(sum_ab.as_mut_ptr(), sums_ab);
+            _mm512_storeu_ps(lanes[0].as_mut_ptr(), sums_a);
+            _mm512_storeu_ps(lanes[1].as_mut_ptr(), sums_ab);
         }
-        for (&x_value, &y_value) in x_rest.iter().zip(y_rest) {
-            let a = x_value - a_shift;
-            sum_a[0] += a;
-            sum_ab[0] += a * (y_value - b_shift);
-        }
-        total_a += sum_a.iter().map(|&value| f64::from(value)).sum::<f64>();
-        total_ab += sum_ab.iter().map(|&value| f64::from(value)).sum::<f64>();
+        close_block(lanes, [x_rest, y_rest], [a_shift, b_shift], &mut totals);
     }
-    (total_a, total_ab)
+    (totals[0], totals[1])
 }
 
 #[inline(always)]
 fn shifted_sums_inline(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
-    let mut total_a = 0.0f64;
-    let mut total_ab = 0.0f64;
+    let mut totals = [0.0f64; 2];
     for (x_block, y_block) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
-        let mut sum_a = [0.0f32; LANES];
-        let mut sum_ab = [0.0f32; LANES];
+        let [mut sum_a, mut sum_ab] = [[0.0f32; LANES]; 2];
         let (x_lanes, x_rest) = x_block.as_chunks::<LANES>();
         let (y_lanes, y_rest) = y_block.as_chunks::<LANES>();
         for (x_lane, y_lane) in x_lanes.iter().zip(y_lanes) {
@@ -134,15 +125,32 @@ fn shifted_sums_inline(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64
                 sum_ab[lane] += a * (y_lane[lane] - b_shift);
             }
         }
-        for (&x_value, &y_value) in x_rest.iter().zip(y_rest) {
-            let a = x_value - a_shift;
-            sum_a[0] += a;
-            sum_ab[0] += a * (y_value - b_shift);
-        }
-        total_a += sum_a.iter().map(|&value| f64::from(value)).sum::<f64>();
-        total_ab += sum_ab.iter().map(|&value| f64::from(value)).sum::<f64>();
+        close_block(
+            [sum_a, sum_ab],
+            [x_rest, y_rest],
+            [a_shift, b_shift],
+            &mut totals,
+        );
     }
-    (total_a, total_ab)
+    (totals[0], totals[1])
+}
+
+/// The end of one block of [`shifted_sums`]: the values left over after the whole
+/// lanes go to lane 0, then the lanes, in order, to the `f64` totals.
+#[inline(always)]
+fn close_block(
+    [mut sum_a, mut sum_ab]: [[f32; LANES]; 2],
+    [x_rest, y_rest]: [&[f32]; 2],
+    [a_shift, b_shift]: [f32; 2],
+    totals: &mut [f64; 2],
+) {
+    for (&x_value, &y_value) in x_rest.iter().zip(y_rest) {
+        let a = x_value - a_shift;
+        sum_a[0] += a;
+        sum_ab[0] += a * (y_value - b_shift);
+    }
+    totals[0] += sum_a.iter().map(|&value| f64::from(value)).sum::<f64>();
+    totals[1] += sum_ab.iter().map(|&value| f64::from(value)).sum::<f64>();
 }
 
 /// `shifted_sums(grad, 0, x, mean)` with `grad` taken as zero wherever `affine(x)`
