@@ -4,9 +4,6 @@
 
 use super::parallel::{collect_rows, for_each_row_chunk};
 
-/// Elements per parallel row: the data is flat, any cut is as good as another.
-const ROW: usize = 4096;
-
 /// `max(branch + shortcut, 0)`, element by element.
 pub fn add_relu(branch: &[f32], shortcut: &[f32]) -> Vec<f32> {
     assert_eq!(
@@ -14,22 +11,13 @@ pub fn add_relu(branch: &[f32], shortcut: &[f32]) -> Vec<f32> {
         shortcut.len(),
         "residual join of unequal tensors"
     );
-    let len = branch.len();
-    let mut out = collect_rows(len / ROW, ROW, |first, chunk| {
-        let start = first * ROW;
+    // The data is flat: "rows" of one element let the workers cut it anywhere.
+    collect_rows(branch.len(), 1, |start, chunk| {
         let sources = branch[start..].iter().zip(&shortcut[start..]);
         for (target, (&a, &b)) in chunk.iter_mut().zip(sources) {
             target.write((a + b).max(0.0));
         }
-    });
-    let tail = len / ROW * ROW;
-    out.extend(
-        branch[tail..]
-            .iter()
-            .zip(&shortcut[tail..])
-            .map(|(&a, &b)| (a + b).max(0.0)),
-    );
-    out
+    })
 }
 
 /// The gradient through [`add_relu`] (the same for both inputs): `grad` kept where
@@ -40,27 +28,13 @@ pub fn relu_gradient_in_place(grad: &mut [f32], output: &[f32]) {
         output.len(),
         "gradient and output differ in length"
     );
-    for_each_row_chunk(grad, ROW, |first, chunk| {
-        let start = first * ROW;
+    for_each_row_chunk(grad, 1, |start, chunk| {
         for (g, &value) in chunk.iter_mut().zip(&output[start..]) {
-            *g = passed(*g, value);
+            // A select rather than a conditional store: it vectorises, and the signs
+            // of activations are too random for a branch to predict.
+            *g = if value > 0.0 { *g } else { 0.0 };
         }
     });
-    let tail = grad.len() / ROW * ROW;
-    for (g, &value) in grad[tail..].iter_mut().zip(&output[tail..]) {
-        *g = passed(*g, value);
-    }
-}
-
-/// A select rather than a conditional store: it vectorises, and the signs of
-/// activations are too random for a branch to predict.
-#[inline(always)]
-fn passed(grad: f32, output: f32) -> f32 {
-    if output > 0.0 {
-        grad
-    } else {
-        0.0
-    }
 }
 
 #[cfg(test)]
@@ -69,8 +43,8 @@ mod tests {
 
     #[test]
     fn the_join_adds_then_clamps_and_its_gradient_follows_the_sign() {
-        // Longer than a few rows, not a whole number of them.
-        let len = 3 * ROW + 17;
+        // Long enough for both workers, not a round number.
+        let len = 3 * (1 << 16) + 17;
         let branch: Vec<f32> = (0..len).map(|i| (i % 7) as f32 - 3.0).collect();
         let shortcut: Vec<f32> = (0..len).map(|i| (i % 5) as f32 - 2.0).collect();
         let out = add_relu(&branch, &shortcut);
