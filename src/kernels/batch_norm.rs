@@ -7,8 +7,8 @@
 
 use std::mem::MaybeUninit;
 
-use super::has_avx512;
 use super::parallel::{collect_rows, for_each_row_chunk, map_row_ranges};
+use super::{simd, Simd};
 
 /// Elements summed in `f32` before the partial sums move to `f64` (16 per lane).
 const BLOCK: usize = 256;
@@ -63,9 +63,12 @@ pub struct Statistics {
 /// Statistics pass `y = x` so the second sum is the shifted sum of squares.
 fn shifted_sums(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
-        return unsafe { shifted_sums_wide(x, a_shift, y, b_shift) };
+    match simd() {
+        // SAFETY: the CPU has the instructions (detected by `simd`).
+        Some(Simd::Avx512) => return unsafe { shifted_sums_wide(x, a_shift, y, b_shift) },
+        // SAFETY: as above.
+        Some(Simd::Avx2) => return unsafe { shifted_sums_avx2(x, a_shift, y, b_shift) },
+        None => {}
     }
     shifted_sums_inline(x, a_shift, y, b_shift)
 }
@@ -105,6 +108,50 @@ fn shifted_sums_wide(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, 
         unsafe {
             _mm512_storeu_ps(lanes[0].as_mut_ptr(), sums_a);
             _mm512_storeu_ps(lanes[1].as_mut_ptr(), sums_ab);
+        }
+        close_block(lanes, [x_rest, y_rest], [a_shift, b_shift], &mut totals);
+    }
+    (totals[0], totals[1])
+}
+
+/// [`shifted_sums_wide`] in AVX2: each 16-lane sum is two 8-lane registers, so the
+/// summation order (and the result) is the same.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn shifted_sums_avx2(x: &[f32], a_shift: f32, y: &[f32], b_shift: f32) -> (f64, f64) {
+    use std::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
+        _mm256_storeu_ps, _mm256_sub_ps,
+    };
+    const { assert!(LANES == 16) };
+    let (a_shifts, b_shifts) = (_mm256_set1_ps(a_shift), _mm256_set1_ps(b_shift));
+    let mut totals = [0.0f64; 2];
+    for (x_block, y_block) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
+        let mut sums: [[__m256; 2]; 2] = [[_mm256_setzero_ps(); 2]; 2];
+        let (x_lanes, x_rest) = x_block.as_chunks::<LANES>();
+        let (y_lanes, y_rest) = y_block.as_chunks::<LANES>();
+        for (x_lane, y_lane) in x_lanes.iter().zip(y_lanes) {
+            #[allow(clippy::needless_range_loop)] // `half` picks a register and an offset
+            for half in 0..2 {
+                // SAFETY: each lane array holds 16 floats: two halves of 8.
+                let (x_vector, y_vector) = unsafe {
+                    (
+                        _mm256_loadu_ps(x_lane.as_ptr().add(8 * half)),
+                        _mm256_loadu_ps(y_lane.as_ptr().add(8 * half)),
+                    )
+                };
+                let a = _mm256_sub_ps(x_vector, a_shifts);
+                let b = _mm256_sub_ps(y_vector, b_shifts);
+                sums[0][half] = _mm256_add_ps(sums[0][half], a);
+                sums[1][half] = _mm256_add_ps(sums[1][half], _mm256_mul_ps(a, b));
+            }
+        }
+        let mut lanes = [[0.0f32; LANES]; 2];
+        for (target, halves) in lanes.iter_mut().zip(&sums) {
+            for (half, &vector) in halves.iter().enumerate() {
+                // SAFETY: each array holds 16 floats: two halves of 8.
+                unsafe { _mm256_storeu_ps(target.as_mut_ptr().add(8 * half), vector) };
+            }
         }
         close_block(lanes, [x_rest, y_rest], [a_shift, b_shift], &mut totals);
     }
@@ -158,9 +205,12 @@ fn close_block(
 /// sign recomputed from `x` with the forward's own expression, so the two agree.
 fn masked_sums(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
-        return unsafe { masked_sums_wide(grad, x, mean, affine) };
+    match simd() {
+        // SAFETY: the CPU has the instructions (detected by `simd`).
+        Some(Simd::Avx512) => return unsafe { masked_sums_wide(grad, x, mean, affine) },
+        // SAFETY: as above.
+        Some(Simd::Avx2) => return unsafe { masked_sums_avx2(grad, x, mean, affine) },
+        None => {}
     }
     masked_sums_inline(grad, x, mean, affine)
 }
@@ -169,6 +219,13 @@ fn masked_sums(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn masked_sums_wide(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
+    masked_sums_inline(grad, x, mean, affine)
+}
+
+/// [`masked_sums`] compiled for AVX2: the same code and summation order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn masked_sums_avx2(grad: &[f32], x: &[f32], mean: f32, affine: (f32, f32, f32)) -> (f64, f64) {
     masked_sums_inline(grad, x, mean, affine)
 }
 
@@ -318,11 +375,14 @@ pub fn normalize(x: &[f32], layout: Layout, affine: Affine, relu: bool) -> Vec<f
         {
             let map = affine.of(layout.channel_of_row(first_row + offset));
             #[cfg(target_arch = "x86_64")]
-            if has_avx512() {
-                // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
-                unsafe { normalize_row_wide(out_row, in_row, map, relu) };
-                continue;
+            match simd() {
+                // SAFETY: the CPU has the instructions (detected by `simd`).
+                Some(Simd::Avx512) => unsafe { normalize_row_wide(out_row, in_row, map, relu) },
+                // SAFETY: as above.
+                Some(Simd::Avx2) => unsafe { normalize_row_avx2(out_row, in_row, map, relu) },
+                None => normalize_row(out_row, in_row, map, relu),
             }
+            #[cfg(not(target_arch = "x86_64"))]
             normalize_row(out_row, in_row, map, relu);
         }
     })
@@ -332,6 +392,13 @@ pub fn normalize(x: &[f32], layout: Layout, affine: Affine, relu: bool) -> Vec<f
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn normalize_row_wide(out: &mut [MaybeUninit<f32>], x: &[f32], map: (f32, f32, f32), relu: bool) {
+    normalize_row(out, x, map, relu);
+}
+
+/// One row of [`normalize`] compiled for AVX2 (element-wise: the same results).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn normalize_row_avx2(out: &mut [MaybeUninit<f32>], x: &[f32], map: (f32, f32, f32), relu: bool) {
     normalize_row(out, x, map, relu);
 }
 
@@ -426,11 +493,14 @@ pub fn input_gradient_in_place(
                 relu: relu.map(|affine| affine.of(channel)),
             };
             #[cfg(target_arch = "x86_64")]
-            if has_avx512() {
-                // SAFETY: the CPU has AVX-512 (checked by `has_avx512`).
-                unsafe { row.apply_wide(grad_row, in_row) };
-                continue;
+            match simd() {
+                // SAFETY: the CPU has the instructions (detected by `simd`).
+                Some(Simd::Avx512) => unsafe { row.apply_wide(grad_row, in_row) },
+                // SAFETY: as above.
+                Some(Simd::Avx2) => unsafe { row.apply_avx2(grad_row, in_row) },
+                None => row.apply(grad_row, in_row),
             }
+            #[cfg(not(target_arch = "x86_64"))]
             row.apply(grad_row, in_row);
         }
     });
@@ -449,6 +519,13 @@ impl RowGradient {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     fn apply_wide(&self, grad: &mut [f32], x: &[f32]) {
+        self.apply(grad, x);
+    }
+
+    /// [`Self::apply`] compiled for AVX2 (element-wise: the same results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(&self, grad: &mut [f32], x: &[f32]) {
         self.apply(grad, x);
     }
 

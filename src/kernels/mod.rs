@@ -10,13 +10,87 @@ mod parallel;
 pub mod profile;
 pub mod residual;
 
-/// Whether this CPU runs AVX-512 (`avx512f`): the kernels compiled for it are chosen at
-/// run time, so one binary serves every x86-64 CPU. (std caches the detection.)
-pub(crate) fn has_avx512() -> bool {
+/// The widest vector instructions the kernels have code for on this CPU, detected at
+/// run time so that one binary serves every x86-64 CPU; `None` takes the portable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Simd {
+    /// `avx512f`: 16 floats a register, 32 registers.
+    Avx512,
+    /// `avx2` with `fma`: 8 floats a register, 16 registers.
+    Avx2,
+}
+
+/// [`Simd`] of this CPU (std caches the detection); tests may narrow it
+/// ([`testing::with_simd`]).
+pub(crate) fn simd() -> Option<Simd> {
+    #[cfg(test)]
+    if let Some(forced) = testing::forced() {
+        return forced;
+    }
+    detected_simd()
+}
+
+fn detected_simd() -> Option<Simd> {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(Simd::Avx512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some(Simd::Avx2);
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs kernels with each instruction set this CPU has, narrower ones included.
+
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::Mutex;
+
+    use super::{detected_simd, Simd};
+
+    /// 0: as detected; 1: portable; 2: AVX2; 3: AVX-512.
+    static FORCED: AtomicU8 = AtomicU8::new(0);
+    /// One forcing test at a time (the others see whatever is forced: every choice
+    /// computes the same results within the tests' tolerances).
+    static EXCLUSIVE: Mutex<()> = Mutex::new(());
+
+    pub(crate) fn forced() -> Option<Option<Simd>> {
+        match FORCED.load(Ordering::Relaxed) {
+            1 => Some(None),
+            2 => Some(Some(Simd::Avx2)),
+            3 => Some(Some(Simd::Avx512)),
+            _ => None,
+        }
+    }
+
+    /// The choices this CPU can run: portable, then each detected width and below.
+    pub(crate) fn choices() -> Vec<Option<Simd>> {
+        match detected_simd() {
+            None => vec![None],
+            Some(Simd::Avx2) => vec![None, Some(Simd::Avx2)],
+            Some(Simd::Avx512) => vec![None, Some(Simd::Avx2), Some(Simd::Avx512)],
+        }
+    }
+
+    /// Runs `body` once for each of [`choices`], with that choice forced.
+    pub(crate) fn with_each_simd(mut body: impl FnMut(Option<Simd>)) {
+        let _exclusive = EXCLUSIVE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for choice in choices() {
+            let code = match choice {
+                None => 1,
+                Some(Simd::Avx2) => 2,
+                Some(Simd::Avx512) => 3,
+            };
+            FORCED.store(code, Ordering::Relaxed);
+            body(choice);
+        }
+        FORCED.store(0, Ordering::Relaxed);
+    }
 }

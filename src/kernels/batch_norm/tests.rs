@@ -143,24 +143,44 @@ fn empty_data_gives_no_work_and_no_panic() {
     .is_empty());
 }
 
-/// The AVX-512 sums against the portable ones, bit for bit, at lengths around the
-/// lane and block sizes (on a CPU without AVX-512 there is nothing to compare).
+/// The sums of every instruction set this CPU has against the portable ones, bit
+/// for bit, at lengths around the lane and block sizes.
 #[test]
-fn the_wide_shifted_sums_equal_the_portable_ones() {
-    if !has_avx512() {
-        return;
-    }
-    for len in [0, 1, 15, 16, 17, BLOCK - 1, BLOCK, BLOCK + 1, 1000, 1600] {
-        let x: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin() + 3.0).collect();
-        let y: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos() - 1.0).collect();
-        for (a, b) in [(&x, &x), (&x, &y)] {
-            let portable = shifted_sums_inline(a, 2.5, b, -0.5);
-            // SAFETY: the CPU has AVX-512 (checked above).
-            #[cfg(target_arch = "x86_64")]
-            let wide = unsafe { shifted_sums_wide(a, 2.5, b, -0.5) };
-            #[cfg(target_arch = "x86_64")]
-            assert_eq!(wide, portable, "length {len}");
-            assert!(portable.0.is_finite());
+fn the_vector_sums_equal_the_portable_ones() {
+    crate::kernels::testing::with_each_simd(|simd| {
+        for len in [
+            0,
+            1,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            1000,
+            1600,
+        ] {
+            let x: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin() + 3.0).collect();
+            let y: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos() - 1.0).collect();
+            for (a, b) in [(&x, &x), (&x, &y)] {
+                let portable = shifted_sums_inline(a, 2.5, b, -0.5);
+                assert_eq!(
+                    shifted_sums(a, 2.5, b, -0.5),
+                    portable,
+                    "{simd:?}, length {len}"
+                );
+                assert!(portable.0.is_finite());
+                let affine = (2.9, 1.5, 0.1);
+                let masked = masked_sums_inline(b, a, 3.0, affine);
+                assert_eq!(
+                    masked_sums(b, a, 3.0, affine),
+                    masked,
+                    "{simd:?}, length {len}"
+                );
+            }
         }
-    }
+    });
 }

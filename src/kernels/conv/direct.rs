@@ -7,7 +7,7 @@
 //! matrix is a plain shifted slice of the padded copy, read where it lies. Output
 //! positions in the padding columns and rows are computed too and dropped (10% of the
 //! work at 40×40); in exchange nothing is copied per tap, no patch matrix is packed,
-//! and an AVX-512 register tile (`MR` output channels × `NR`·16 positions) stays in
+//! and a register tile (`MR` output channels × a few vectors of positions) stays in
 //! registers for the whole reduction.
 //!
 //! The input gradient is the same correlation of the padded output gradient with the
@@ -19,17 +19,21 @@ use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 use super::ConvGeometry;
-use crate::kernels::has_avx512;
+use crate::kernels::{simd, Simd};
 
+#[cfg(target_arch = "x86_64")]
+#[macro_use]
+mod tiles;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
 /// Output channels per register tile.
 const MR: usize = 4;
-/// Vectors of 16 positions per register tile.
-const NR: usize = 6;
-/// Output positions per register tile.
-const TILE: usize = NR * 16;
+/// Positions per channel are rounded up to a whole number of these: every register
+/// tile's width divides it (AVX-512: 6 × 16, AVX2: 3 × 8).
+const TILE: usize = 96;
 /// Bytes a group's padded input and output may take together, roughly: a group stays
 /// in the L2 cache (1.25 MiB a core here) from its copy-in to its copy-out.
 const GROUP_BYTES: usize = 512 << 10;
@@ -40,23 +44,25 @@ const GROUP_BYTES: usize = 512 << 10;
 /// 128- to 512-channel layers ran at half the speed of im2col + gemm.
 const MAX_CHANNELS: usize = 64;
 
-/// Whether this machine and geometry take the direct kernels.
-pub(super) fn applies(g: &ConvGeometry) -> bool {
-    g.stride == [1, 1]
+/// The instruction set with which the direct kernels take this geometry on this
+/// machine, if they do.
+pub(super) fn applies(g: &ConvGeometry) -> Option<Simd> {
+    let fits = g.stride == [1, 1]
         && g.channels_in <= MAX_CHANNELS
         && g.channels_out <= MAX_CHANNELS
         && g.padding[0] < g.kernel[0]
-        && g.padding[1] < g.kernel[1]
-        && available()
+        && g.padding[1] < g.kernel[1];
+    fits.then(available).flatten()
 }
 
 /// Environment variable that turns the direct kernels off (then every convolution
 /// takes im2col + gemm), for comparing the two or working around a fault.
 pub const DISABLE_VARIABLE: &str = "FER_NO_DIRECT_CONV";
 
-fn available() -> bool {
+fn available() -> Option<Simd> {
     static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var_os(DISABLE_VARIABLE).is_none()) && has_avx512()
+    let enabled = *ENABLED.get_or_init(|| std::env::var_os(DISABLE_VARIABLE).is_none());
+    enabled.then(simd).flatten()
 }
 
 /// A stride-1 correlation of `channels_in`-channel images with a `[channels_out,
@@ -68,12 +74,15 @@ pub(super) struct Correlation {
     pub size: [usize; 2],
     pub kernel: [usize; 2],
     pub padding: [usize; 2],
+    /// Whose register tiles compute it.
+    pub simd: Simd,
 }
 
 impl Correlation {
     /// The forward convolution of `g` (stride 1).
-    pub fn forward(g: &ConvGeometry) -> Self {
+    pub fn forward(g: &ConvGeometry, simd: Simd) -> Self {
         Self {
+            simd,
             channels_in: g.channels_in,
             channels_out: g.channels_out,
             size: [g.height, g.width],
@@ -84,8 +93,9 @@ impl Correlation {
 
     /// The input gradient of `g`: the output gradient padded by `kernel − 1 − padding`
     /// and correlated with the flipped, transposed kernel.
-    pub fn input_gradient(g: &ConvGeometry) -> Self {
+    pub fn input_gradient(g: &ConvGeometry, simd: Simd) -> Self {
         Self {
+            simd,
             channels_in: g.channels_out,
             channels_out: g.channels_in,
             size: [g.out_height(), g.out_width()],
@@ -269,7 +279,10 @@ fn correlate_group(
         domain.resize(rows * padded.stride, 0.0);
     }
     #[cfg(target_arch = "x86_64")]
-    avx512::correlate(&padded, &weight.values, domain, rows);
+    match c.simd {
+        Simd::Avx512 => avx512::correlate(&padded, &weight.values, domain, rows),
+        Simd::Avx2 => avx2::correlate(&padded, &weight.values, domain, rows),
+    }
     unpad(domain, padded.stride, c, out);
 }
 
@@ -322,7 +335,10 @@ pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation,
                 let rows = c.channels_out.div_ceil(MR) * MR;
                 spread(grad, c, padded.stride, rows, domain);
                 #[cfg(target_arch = "x86_64")]
-                avx512::weight_gradient(&padded, domain, c.channels_out, sum);
+                match c.simd {
+                    Simd::Avx512 => avx512::weight_gradient(&padded, domain, c.channels_out, sum),
+                    Simd::Avx2 => avx2::weight_gradient(&padded, domain, c.channels_out, sum),
+                }
             })
         });
     }

@@ -86,7 +86,7 @@ fn geometries() -> Vec<ConvGeometry> {
         g(2, 3, 32, 32, 4, [1, 1], [1, 1], [0, 0]),
         // Large enough for the batch to be split over threads.
         g(8, 16, 24, 24, 16, [3, 3], [1, 1], [1, 1]),
-        // Stride 1 (the direct kernels on AVX-512): channel counts off the register
+        // Stride 1 (the direct kernels with AVX2 or AVX-512): channel counts off the register
         // tile, no padding, a wide kernel, and images enough for several groups.
         g(3, 5, 7, 9, 7, [3, 3], [1, 1], [0, 0]),
         g(2, 3, 11, 10, 9, [5, 5], [1, 1], [2, 2]),
@@ -105,47 +105,64 @@ fn shapes(g: &ConvGeometry) -> (usize, usize, usize) {
 
 #[test]
 fn forward_is_the_sum_over_each_window() {
-    for g in geometries() {
-        let (in_len, out_len, weight_len) = shapes(&g);
-        let (input, weight) = (values(in_len, 1), values(weight_len, 2));
-        let mut expected = vec![0.0f64; out_len];
-        each_term(&g, |o, i, w| {
-            expected[o] += f64::from(input[i]) * f64::from(weight[w])
-        });
-        assert_close(
-            &forward(&input, &weight, &g),
-            &expected,
-            &format!("forward {g:?}"),
-        );
-    }
+    // Every instruction set this CPU has: im2col + gemm where none applies.
+    crate::kernels::testing::with_each_simd(|simd| {
+        for g in geometries() {
+            let (in_len, out_len, weight_len) = shapes(&g);
+            let (input, weight) = (values(in_len, 1), values(weight_len, 2));
+            let mut expected = vec![0.0f64; out_len];
+            each_term(&g, |o, i, w| {
+                expected[o] += f64::from(input[i]) * f64::from(weight[w])
+            });
+            assert_close(
+                &forward(&input, &weight, &g),
+                &expected,
+                &format!("forward {simd:?} {g:?}"),
+            );
+        }
+    });
 }
 
 #[test]
 fn input_gradient_sends_each_output_gradient_back_through_its_window() {
-    for g in geometries() {
-        let (in_len, out_len, weight_len) = shapes(&g);
-        let (grad_output, weight) = (values(out_len, 3), values(weight_len, 4));
-        let mut expected = vec![0.0f64; in_len];
-        each_term(&g, |o, i, w| {
-            expected[i] += f64::from(grad_output[o]) * f64::from(weight[w])
-        });
-        let actual = input_gradient(&grad_output, &weight, &g);
-        assert_close(&actual, &expected, &format!("input gradient {g:?}"));
-    }
+    // Every instruction set this CPU has: im2col + gemm where none applies.
+    crate::kernels::testing::with_each_simd(|simd| {
+        for g in geometries() {
+            let (in_len, out_len, weight_len) = shapes(&g);
+            let (grad_output, weight) = (values(out_len, 3), values(weight_len, 4));
+            let mut expected = vec![0.0f64; in_len];
+            each_term(&g, |o, i, w| {
+                expected[i] += f64::from(grad_output[o]) * f64::from(weight[w])
+            });
+            let actual = input_gradient(&grad_output, &weight, &g);
+            assert_close(
+                &actual,
+                &expected,
+                &format!("input gradient {simd:?} {g:?}"),
+            );
+        }
+    });
 }
 
 #[test]
 fn weight_gradient_sums_output_gradient_times_input_over_the_batch() {
-    for g in geometries() {
-        let (in_len, out_len, weight_len) = shapes(&g);
-        let (input, grad_output) = (values(in_len, 5), values(out_len, 6));
-        let mut expected = vec![0.0f64; weight_len];
-        each_term(&g, |o, i, w| {
-            expected[w] += f64::from(grad_output[o]) * f64::from(input[i])
-        });
-        let actual = weight_gradient(&input, &grad_output, &g);
-        assert_close(&actual, &expected, &format!("weight gradient {g:?}"));
-    }
+    // Every instruction set this CPU has: im2col + gemm where none applies.
+    crate::kernels::testing::with_each_simd(|simd| {
+        for g in geometries() {
+            let (in_len, out_len, weight_len) = shapes(&g);
+            let (input, grad_output) = (values(in_len, 5), values(out_len, 6));
+            let mut expected = vec![0.0f64; weight_len];
+            each_term(&g, |o, i, w| {
+                expected[w] += f64::from(grad_output[o]) * f64::from(input[i])
+            });
+            let actual = weight_gradient(&input, &grad_output, &g);
+            assert_close(
+                &actual,
+                &expected,
+                &format!("weight gradient {simd:?} {g:?}"),
+            );
+        }
+    });
 }
 
 #[test]
