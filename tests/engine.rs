@@ -7,7 +7,7 @@ use common::{fast_config, new_run, tiny_dataset, train};
 use fer::run::{CheckpointKind, Command, Event, PredictedSplit, RunDir, RunQueue};
 use fer::train::checkpoint::CheckpointFile;
 use fer::train::schedule::ScheduleName;
-use fer::train::TrainConfig;
+use fer::train::{TrainConfig, Tta};
 
 fn last_checkpoint(run: &RunDir) -> CheckpointFile {
     CheckpointFile::load(&run.checkpoint_path(CheckpointKind::Last)).expect("last checkpoint")
@@ -78,6 +78,75 @@ fn a_run_writes_every_file_of_the_run_directory() {
         correct,
         (0..7).map(|c| confusion.count(c, c)).sum::<u64>() as usize,
         "val.csv is the best epoch's predictions"
+    );
+}
+
+/// Validation after each epoch with the centre crop picks the checkpoint; the run's
+/// reported validation figures are that checkpoint's with the final TTA.
+#[test]
+fn the_best_checkpoint_is_validated_again_with_the_reported_tta() {
+    let root = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        tta: Tta::Flip,
+        val_tta: Tta::None,
+        ..fast_config(2)
+    };
+    let run = new_run(root.path(), &config);
+    let (result, events) = train(&run, config, tiny_dataset(96, 64), None, &[]);
+    let summary = result.expect("training succeeds").summary;
+    let revalidated: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::BestValidated {
+                epoch,
+                tta,
+                accuracy,
+                confusion,
+                ..
+            } => Some((*epoch, *tta, *accuracy, confusion.clone())),
+            _ => None,
+        })
+        .collect();
+    let [(epoch, tta, accuracy, confusion)] = revalidated.as_slice() else {
+        panic!("one final validation: {revalidated:?}");
+    };
+    assert_eq!((*epoch, *tta), (summary.best_epoch, Tta::Flip));
+    assert_eq!(summary.best_val_accuracy, *accuracy);
+    assert_eq!(summary.best_val_confusion.as_ref(), Some(confusion));
+    assert_eq!(confusion.total(), 64, "every validation image, once");
+    let finished = events.iter().find_map(|event| match event {
+        Event::RunFinished {
+            best_val_accuracy, ..
+        } => Some(*best_val_accuracy),
+        _ => None,
+    });
+    assert_eq!(finished, Some(*accuracy));
+    let val = run.read_predictions(PredictedSplit::Val).unwrap().unwrap();
+    let correct = val
+        .probabilities
+        .iter()
+        .zip(&val.labels)
+        .filter(|(row, &label)| fer::train::evaluate::argmax(&row[..]) == usize::from(label))
+        .count();
+    assert_eq!(
+        correct as f64 / 64.0,
+        *accuracy,
+        "val.csv holds the final evaluation's predictions"
+    );
+
+    let same = TrainConfig {
+        tta: Tta::Flip,
+        val_tta: Tta::Flip,
+        ..fast_config(1)
+    };
+    let run = new_run(root.path(), &same);
+    let (result, events) = train(&run, same, tiny_dataset(96, 64), None, &[]);
+    result.expect("training succeeds");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::BestValidated { .. })),
+        "nothing to evaluate again when each epoch used the reported TTA"
     );
 }
 

@@ -166,6 +166,7 @@ pub fn resolve_config(base: Option<&Path>, overrides: &ConfigOverrides) -> Resul
         config.epochs = SAMPLE_EPOCHS;
         config.batch_size = SAMPLE_BATCH_SIZE;
         config.tta = SAMPLE_TTA;
+        config.val_tta = SAMPLE_TTA;
         config.augment.enabled = false;
     }
     config.apply_overrides(overrides);

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::ConfusionMatrix;
+use crate::run::overrides::Tta;
 use crate::run::schedule::{ScheduleConfig, ScheduleName};
 
 /// Metrics of one finished epoch; also one row of `metrics.csv`.
@@ -157,6 +158,19 @@ pub enum Event {
     },
     Warning {
         message: String,
+    },
+    /// The best checkpoint evaluated again on validation with the reported TTA (the
+    /// per-epoch validation used other views): these are the run's validation figures.
+    BestValidated {
+        epoch: usize,
+        tta: Tta,
+        #[serde(with = "super::nonfinite")]
+        accuracy: f64,
+        #[serde(with = "super::nonfinite")]
+        macro_f1: f64,
+        #[serde(with = "super::nonfinite")]
+        loss: f64,
+        confusion: ConfusionMatrix,
     },
     TestEvaluated {
         epoch: usize,

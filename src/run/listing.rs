@@ -310,8 +310,10 @@ fn fold(id: &str, path: &Path, events: &[Event], live: bool) -> RunOverview {
                 } else {
                     RunState::Finished
                 });
+                // The run's own figure: with `--val-tta` other than `--tta`, the best
+                // checkpoint evaluated again, which may be below an epoch's.
                 if best_val_accuracy.is_finite() {
-                    best = Some(best.map_or(*best_val_accuracy, |b| b.max(*best_val_accuracy)));
+                    best = Some(*best_val_accuracy);
                 }
                 row.test_accuracy = test_accuracy.or(row.test_accuracy);
                 finished_seconds = Some(*seconds);

@@ -99,10 +99,17 @@ pub struct ConfigOverrides {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crop: Option<usize>,
-    /// Test-time augmentation for validation and test.
+    /// Test-time augmentation of the run's reported figures: the best checkpoint
+    /// evaluated on validation at the end, and test [default: tencrop].
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
     pub tta: Option<Tta>,
+    /// Test-time augmentation of the validation after each epoch, which picks the
+    /// best checkpoint (curves, per-class accuracy, `--schedule plateau`); fewer
+    /// views leave more of a time budget to training [default: none].
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "value_name")]
+    pub val_tta: Option<Tta>,
     /// auto (CUDA, then a discrete or integrated Vulkan GPU, else the CPU), cpu,
     /// cuda, cuda:N, wgpu (the best Vulkan adapter) or wgpu:N; `fer devices` lists them.
     #[arg(long, value_parser = crate::device::checked_name)]
@@ -145,6 +152,7 @@ impl ConfigOverrides {
             no_augment: self.no_augment || base.no_augment,
             crop: pick(&self.crop, &base.crop),
             tta: pick(&self.tta, &base.tta),
+            val_tta: pick(&self.val_tta, &base.val_tta),
             device: pick(&self.device, &base.device),
             seed: pick(&self.seed, &base.seed),
             skip_bad_rows: self.skip_bad_rows || base.skip_bad_rows,

@@ -13,12 +13,17 @@
 //! - once the budget is spent, the run stops at that boundary (the hard stop; the
 //!   schedule then ends where it is).
 //!
+//! The evaluations after the last epoch (the best checkpoint on validation with the
+//! reported TTA, and test) are paid from the budget first.
+//!
 //! So a run ends at most about one epoch after its budget.
 //!
 //! Before that, a first estimate is made early in the first epoch (`early_plan`),
 //! from the pace of its steps: a one-cycle or warm-up schedule planned for the
 //! configured length would otherwise spend the whole first epoch warming up for a
 //! run that is then cut to a few epochs, and never reach its peak LR.
+
+use super::config::TrainConfig;
 
 /// Extra room asked for before the plan grows by an epoch (10% of an epoch's time).
 const GROW_MARGIN: f64 = 1.1;
@@ -97,21 +102,60 @@ pub fn early_plan(
     ((budget_seconds / epoch_seconds.max(1e-9)).floor() as usize).max(1)
 }
 
-/// Validation's cost relative to a training epoch, guessed before it has run: a
-/// forward pass per view costs about a third of a training step's forward and
-/// backward, image for image.
-pub fn validation_share(val_images: usize, views: usize, train_images: usize) -> f64 {
-    (val_images * views) as f64 / (3.0 * train_images.max(1) as f64)
+/// An evaluation's cost relative to a training epoch, guessed before it has run
+/// from its images times views: a forward pass per view costs about a third of a
+/// training step's forward and backward, image for image.
+pub fn evaluation_share(views: usize, train_images: usize) -> f64 {
+    views as f64 / (3.0 * train_images.max(1) as f64)
+}
+
+/// Images times views evaluated once training ends: validation again when the
+/// reported TTA differs from the per-epoch one, and test (both with the reported TTA).
+pub fn final_evaluation_views(
+    val_images: usize,
+    test_images: usize,
+    config: &TrainConfig,
+) -> usize {
+    let validation = match config.val_tta == config.tta {
+        true => 0,
+        false => val_images,
+    };
+    (validation + test_images) * config.tta.views()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::config::Tta;
+
+    #[test]
+    fn the_final_evaluations_count_every_view_they_will_run() {
+        let config = |val_tta, tta| TrainConfig {
+            val_tta,
+            tta,
+            ..TrainConfig::default()
+        };
+        let centre_then_tencrop = config(Tta::None, Tta::TenCrop);
+        assert_eq!(final_evaluation_views(3589, 0, &centre_then_tencrop), 35890);
+        assert_eq!(
+            final_evaluation_views(3589, 3589, &centre_then_tencrop),
+            71780
+        );
+        let tencrop_throughout = config(Tta::TenCrop, Tta::TenCrop);
+        assert_eq!(
+            final_evaluation_views(3589, 3589, &tencrop_throughout),
+            35890
+        );
+        assert_eq!(
+            final_evaluation_views(3589, 0, &config(Tta::Flip, Tta::Flip)),
+            0
+        );
+    }
 
     #[test]
     fn the_early_plan_fits_whole_epochs_with_validation() {
         // 448 steps of 0.44 s: 197 s, plus 4% validation: 205 s an epoch.
-        let share = validation_share(3589, 1, 28709);
+        let share = evaluation_share(3589, 28709);
         assert!((share - 0.0417).abs() < 1e-3);
         assert_eq!(early_plan(0.44, 448, share, 1200.0), 5);
         assert_eq!(early_plan(10.0, 448, share, 60.0), 1, "at least one epoch");

@@ -25,8 +25,13 @@ pub struct TrainConfig {
     pub schedule: ScheduleConfig,
     pub loss: LossConfig,
     pub augment: AugmentConfig,
-    /// Test-time augmentation used for validation and test.
+    /// Test-time augmentation of the reported figures: the best checkpoint on
+    /// validation (evaluated again at the end when `val_tta` differs) and test.
     pub tta: Tta,
+    /// Test-time augmentation of the validation after each epoch, which selects the
+    /// best checkpoint. Fewer views than `tta` because it runs every epoch: TenCrop
+    /// there cost a quarter of a CPU epoch, time a budget gives to training instead.
+    pub val_tta: Tta,
     pub eval_batch_size: usize,
     pub seed: u64,
     /// `auto`, `cpu`, `cuda`, `cuda:N`, `wgpu` or `wgpu:N` (see `fer::device`).
@@ -53,6 +58,7 @@ impl Default for TrainConfig {
             loss: LossConfig::default(),
             augment: AugmentConfig::default(),
             tta: Tta::TenCrop,
+            val_tta: Tta::None,
             eval_batch_size: 256,
             seed: 0,
             device: "auto".into(),

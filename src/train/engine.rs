@@ -22,9 +22,9 @@ use super::parallel::{StepPosition, TimeoutHook, Topology};
 use super::random::{epoch_permutation, step_rng};
 use super::schedule::{Schedule, ScheduleName};
 use super::step::{Inner, StepOutput, Trainer};
-use super::summary::RunSummary;
+use super::summary::{FinalEvaluations, RunSummary};
 use super::{model_from_bytes, TrainError};
-use crate::data::Dataset;
+use crate::data::{Dataset, Split};
 use crate::run::{
     CheckpointKind, Command, EpochMetrics, Event, EventLog, PredictedSplit, RunDir, RunFile,
     RunQueue,
@@ -372,6 +372,7 @@ impl<B: AutodiffBackend> Engine<B> {
         self.emit(Event::ValidationStarted { epoch });
         let validation_started = Instant::now();
         let evaluation = self.trainer.evaluate(&self.setup.dataset.val);
+        let validation_seconds = validation_started.elapsed().as_secs_f64();
         self.check_validation(&evaluation)?;
         let partial = std::mem::take(&mut self.state.partial);
         let Evaluation {
@@ -391,7 +392,7 @@ impl<B: AutodiffBackend> Engine<B> {
                 .map(|c| confusion.recall(c))
                 .collect(),
             val_confusion: confusion,
-            seconds: partial.seconds + validation_started.elapsed().as_secs_f64(),
+            seconds: partial.seconds + validation_seconds,
             images_per_second: partial.images as f64 / partial.seconds.max(1e-9),
         };
         self.state.elapsed_seconds += metrics.seconds;
@@ -411,7 +412,7 @@ impl<B: AutodiffBackend> Engine<B> {
         self.write_faces(epoch, &probabilities);
         self.emit(Event::EpochFinished(metrics.clone()));
         // Before the checkpoints, so that they carry the new plan.
-        self.fit_time_budget(metrics.seconds);
+        self.fit_time_budget(metrics.seconds, validation_seconds);
         if is_best {
             self.emit(Event::NewBest {
                 epoch,
@@ -428,31 +429,20 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 
     fn finish(&mut self, stopped: bool, started: Instant) -> Result<Outcome, TrainError> {
-        let test = self.evaluate_test()?;
-        if let Some((epoch, evaluation)) = &test {
-            let probabilities = evaluation.probabilities.clone();
-            self.save_predictions(PredictedSplit::Test, probabilities);
-            self.emit(Event::TestEvaluated {
-                epoch: *epoch,
-                accuracy: evaluation.accuracy(),
-                macro_f1: evaluation.confusion.macro_f1(),
-                loss: evaluation.loss,
-                confusion: evaluation.confusion.clone(),
-            });
-        }
+        let evaluated = self.evaluate_best()?;
+        self.report_final(&evaluated);
         self.apply_commands_at_end()?;
         let summary = RunSummary::new(
             &self.setup,
             &self.state,
             crate::model::parameter_count(&self.trainer.model),
-            test.as_ref().map(|t| &t.1),
+            &evaluated,
         );
         self.write_file(RunFile::Summary, summary.to_json()?, String::new(), None);
         self.settle_writes()?;
-        let (best_epoch, best_val_accuracy) = self.state.best.unwrap_or((0, 0.0));
         self.emit(Event::RunFinished {
-            best_epoch,
-            best_val_accuracy,
+            best_epoch: summary.best_epoch,
+            best_val_accuracy: summary.best_val_accuracy,
             test_accuracy: summary.test_accuracy,
             stopped,
             seconds: started.elapsed().as_secs_f64(),
@@ -464,35 +454,60 @@ impl<B: AutodiffBackend> Engine<B> {
         })
     }
 
-    /// The test split, evaluated with the best-validation checkpoint.
-    fn evaluate_test(&self) -> Result<Option<(usize, Evaluation)>, TrainError> {
-        let (Some((best_epoch, _)), false) = (self.state.best, self.setup.dataset.test.is_empty())
-        else {
-            return Ok(None);
-        };
+    /// Emits the final evaluations and saves their predictions.
+    fn report_final(&mut self, evaluated: &FinalEvaluations) {
+        let epoch = self.state.best.map_or(0, |(epoch, _)| epoch);
+        if let Some(val) = &evaluated.val {
+            self.save_predictions(PredictedSplit::Val, val.probabilities.clone());
+            self.emit(Event::BestValidated {
+                epoch,
+                tta: self.state.config.tta,
+                accuracy: val.accuracy(),
+                macro_f1: val.confusion.macro_f1(),
+                loss: val.loss,
+                confusion: val.confusion.clone(),
+            });
+        }
+        if let Some(test) = &evaluated.test {
+            self.save_predictions(PredictedSplit::Test, test.probabilities.clone());
+            self.emit(Event::TestEvaluated {
+                epoch,
+                accuracy: test.accuracy(),
+                macro_f1: test.confusion.macro_f1(),
+                loss: test.loss,
+                confusion: test.confusion.clone(),
+            });
+        }
+    }
+
+    /// The best-validation checkpoint evaluated with the reported TTA: on validation
+    /// when the per-epoch validation used other views, and on the test split.
+    fn evaluate_best(&self) -> Result<FinalEvaluations, TrainError> {
+        let config = &self.state.config;
+        let dataset = &self.setup.dataset;
+        let revalidate = config.val_tta != config.tta;
+        if self.state.best.is_none() || (!revalidate && dataset.test.is_empty()) {
+            return Ok(FinalEvaluations::default());
+        }
         // A run resumed into a directory without best.ckpt (copied elsewhere, or deleted)
         // falls back to the current weights rather than failing at the very end.
         let path = self.setup.run.checkpoint_path(CheckpointKind::Best);
-        let (epoch, model) = match path.is_file() {
+        let model = match path.is_file() {
             true => {
                 let best = CheckpointFile::load(&path)?;
                 let device = self.trainer.augmenter().device();
-                (
-                    best_epoch,
-                    model_from_bytes(self.trainer.model.valid(), best.model, &device)?,
-                )
+                model_from_bytes(self.trainer.model.valid(), best.model, &device)?
             }
-            false => (self.state.completed_epochs, self.trainer.model.valid()),
+            false => self.trainer.model.valid(),
         };
-        let config = &self.state.config;
-        let evaluation = evaluate(
-            &model,
-            &self.setup.dataset.test,
-            self.trainer.augmenter(),
-            config.tta,
-            config.eval_batch_size,
-        );
-        Ok(Some((epoch, evaluation)))
+        let evaluate_on = |split: &Split| {
+            let augmenter = self.trainer.augmenter();
+            evaluate(&model, split, augmenter, config.tta, config.eval_batch_size)
+        };
+        Ok(FinalEvaluations {
+            val: revalidate.then(|| evaluate_on(&dataset.val)),
+            test: (!dataset.test.is_empty()).then(|| evaluate_on(&dataset.test)),
+        })
     }
 
     fn emit_plan(&mut self) {

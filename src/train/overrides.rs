@@ -28,6 +28,7 @@ impl TrainConfig {
         set(&mut self.loss.mixup_alpha, &overrides.mixup);
         set(&mut self.augment.crop, &overrides.crop);
         set(&mut self.tta, &overrides.tta);
+        set(&mut self.val_tta, &overrides.val_tta);
         set(&mut self.device, &overrides.device);
         set(&mut self.seed, &overrides.seed);
         apply_optimizer(overrides, &mut self.optimizer);

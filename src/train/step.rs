@@ -230,13 +230,14 @@ impl<B: AutodiffBackend> Trainer<B> {
             .is_none_or(|sum| sum.into_scalar().elem::<f64>() == 0.0)
     }
 
-    /// Evaluates the current weights (in inference mode) on `split`.
+    /// Evaluates the current weights (in inference mode) on `split`, with the
+    /// per-epoch validation's views.
     pub fn evaluate(&self, split: &Split) -> Evaluation {
         evaluate(
             &self.model.valid(),
             split,
             &self.augmenter,
-            self.config.tta,
+            self.config.val_tta,
             self.config.eval_batch_size,
         )
     }

@@ -33,16 +33,26 @@ pub struct RunSummary {
     pub mean_images_per_second: f64,
 }
 
+/// The best checkpoint's evaluations after training, with the reported TTA.
+#[derive(Debug, Default)]
+pub struct FinalEvaluations {
+    /// Validation again, when the per-epoch validation used other views: it then
+    /// replaces the best epoch's figures in the summary.
+    pub val: Option<Evaluation>,
+    pub test: Option<Evaluation>,
+}
+
 impl RunSummary {
     pub fn new(
         setup: &EngineSetup,
         state: &TrainingState,
         parameters: usize,
-        test: Option<&Evaluation>,
+        evaluated: &FinalEvaluations,
     ) -> Self {
         let best = state
             .best
             .and_then(|(epoch, _)| state.history.iter().find(|m| m.epoch == epoch));
+        let (val, test) = (evaluated.val.as_ref(), evaluated.test.as_ref());
         let epochs = state.history.len().max(1) as f64;
         Self {
             run_id: setup.run.id(),
@@ -51,9 +61,13 @@ impl RunSummary {
             data_source: setup.dataset.source.clone(),
             epochs_completed: state.completed_epochs,
             best_epoch: best.map_or(0, |m| m.epoch),
-            best_val_accuracy: best.map_or(0.0, |m| m.val_accuracy),
-            best_val_macro_f1: best.map_or(0.0, |m| m.val_macro_f1),
-            best_val_confusion: best.map(|m| m.val_confusion.clone()),
+            best_val_accuracy: val.map_or(best.map_or(0.0, |m| m.val_accuracy), |v| v.accuracy()),
+            best_val_macro_f1: val.map_or(best.map_or(0.0, |m| m.val_macro_f1), |v| {
+                v.confusion.macro_f1()
+            }),
+            best_val_confusion: val
+                .map(|v| v.confusion.clone())
+                .or_else(|| best.map(|m| m.val_confusion.clone())),
             test_accuracy: test.map(|t| t.accuracy()),
             test_macro_f1: test.map(|t| t.confusion.macro_f1()),
             test_confusion: test.map(|t| t.confusion.clone()),

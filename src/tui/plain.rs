@@ -107,6 +107,10 @@ impl PlainView {
                 }
             }
             Event::Warning { message } => format!("warning: {message}"),
+            Event::BestValidated { epoch, tta, accuracy, macro_f1, .. } => format!(
+                "validation of the best checkpoint (epoch {epoch}) with {tta:?}: acc {:.2}% macro-F1 {macro_f1:.3}",
+                100.0 * accuracy
+            ),
             Event::TestEvaluated { epoch, accuracy, macro_f1, .. } => format!(
                 "test (best epoch {epoch}): acc {:.2}% macro-F1 {macro_f1:.3}",
                 100.0 * accuracy

@@ -5,7 +5,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::Engine;
 use crate::run::Event;
 use crate::train::budget::{
-    early_plan, early_plan_window, replan, validation_share, BudgetPosition,
+    early_plan, early_plan_window, evaluation_share, final_evaluation_views, replan, BudgetPosition,
 };
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -26,14 +26,16 @@ impl<B: AutodiffBackend> Engine<B> {
             return;
         };
         let seconds_per_step = (self.state.partial.seconds - started) / (end - start) as f64;
-        let dataset = &self.setup.dataset;
-        let views = self.state.config.tta.views();
-        let share = validation_share(dataset.val.len(), views, dataset.train.len());
+        let train_images = self.setup.dataset.train.len();
+        let share = evaluation_share(self.epoch_validation_views(), train_images);
+        let training_seconds = seconds_per_step * self.steps_per_epoch as f64;
+        let reserve =
+            training_seconds * evaluation_share(self.final_evaluation_views(), train_images);
         let epochs = early_plan(
             seconds_per_step,
             self.steps_per_epoch,
             share,
-            minutes * 60.0,
+            minutes * 60.0 - reserve,
         );
         if epochs == self.state.config.epochs {
             return;
@@ -49,17 +51,20 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 
     /// After an epoch (already counted in the state): fits the run, and its schedule,
-    /// to the time budget, and says so when the plan changes.
-    pub(super) fn fit_time_budget(&mut self, last_epoch_seconds: f64) {
+    /// to the time budget, and says so when the plan changes. The evaluations at the
+    /// end are paid from the budget, at the pace of this epoch's validation.
+    pub(super) fn fit_time_budget(&mut self, last_epoch_seconds: f64, validation_seconds: f64) {
         let Some(minutes) = self.state.config.minutes else {
             return;
         };
+        let seconds_per_view = validation_seconds / self.epoch_validation_views().max(1) as f64;
+        let reserve = seconds_per_view * self.final_evaluation_views() as f64;
         let position = BudgetPosition {
             completed_epochs: self.state.completed_epochs,
             planned_epochs: self.state.config.epochs,
             elapsed_seconds: self.state.elapsed_seconds,
             last_epoch_seconds,
-            budget_seconds: minutes * 60.0,
+            budget_seconds: minutes * 60.0 - reserve,
         };
         let Some(epochs) = replan(&position) else {
             return;
@@ -80,5 +85,14 @@ impl<B: AutodiffBackend> Engine<B> {
         };
         self.emit(Event::Warning { message });
         self.emit_plan();
+    }
+
+    fn epoch_validation_views(&self) -> usize {
+        self.setup.dataset.val.len() * self.state.config.val_tta.views()
+    }
+
+    fn final_evaluation_views(&self) -> usize {
+        let dataset = &self.setup.dataset;
+        final_evaluation_views(dataset.val.len(), dataset.test.len(), &self.state.config)
     }
 }

@@ -125,6 +125,19 @@ impl DashboardState {
             Event::Warning { message } => {
                 self.log(LogLevel::Warning, format!("warning: {message}"))
             }
+            Event::BestValidated {
+                epoch,
+                tta,
+                accuracy,
+                macro_f1,
+                ..
+            } => self.log(
+                LogLevel::Good,
+                format!(
+                    "val with {tta:?} (best epoch {epoch}): acc {}, macro-F1 {macro_f1:.3}",
+                    percent(*accuracy)
+                ),
+            ),
             Event::TestEvaluated {
                 epoch,
                 accuracy,
