@@ -7,7 +7,7 @@
 //! matrix is a plain shifted slice of the padded copy, read where it lies. Output
 //! positions in the padding columns and rows are computed too and dropped (10% of the
 //! work at 40×40); in exchange nothing is copied per tap, no patch matrix is packed,
-//! and a register tile (`MR` output channels × a few vectors of positions) stays in
+//! and a register tile (a few output channels × a few vectors of positions) stays in
 //! registers for the whole reduction.
 //!
 //! The input gradient is the same correlation of the padded output gradient with the
@@ -29,8 +29,6 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-/// Output channels per register tile.
-const MR: usize = 4;
 /// Positions per channel are rounded up to a whole number of these: every register
 /// tile's width divides it (AVX-512: 6 × 16, AVX2: 3 × 8).
 const TILE: usize = 96;
@@ -130,12 +128,29 @@ impl Correlation {
 
     /// How many images one group holds.
     fn group_images(&self) -> usize {
-        let bytes_per_position = 4 * (self.channels_in + self.channels_out.div_ceil(MR) * MR);
+        let bytes_per_position = 4 * (self.channels_in + self.rows());
         (GROUP_BYTES / bytes_per_position / self.plane()).max(1)
     }
 
     fn in_image_len(&self) -> usize {
         self.channels_in * self.size[0] * self.size[1]
+    }
+
+    /// Output channels per register tile of this instruction set.
+    fn tile_rows(&self) -> usize {
+        match self.simd {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => avx512::MR,
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => avx2::MR,
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => 1,
+        }
+    }
+
+    /// Output channels rounded up to whole register tiles.
+    fn rows(&self) -> usize {
+        self.channels_out.div_ceil(self.tile_rows()) * self.tile_rows()
     }
 
     pub fn out_image_len(&self) -> usize {
@@ -197,14 +212,14 @@ fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> P
 }
 
 /// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
-/// row][MR]`, zeros past the last channel.
-fn pack_weight(weight: &[f32], channels_out: usize, patch_len: usize) -> Vec<f32> {
-    let blocks = channels_out.div_ceil(MR);
-    let mut packed = vec![0.0; blocks * patch_len * MR];
+/// row][MR]` (`MR` the tile's rows), zeros past the last channel.
+fn pack_weight(weight: &[f32], c: &Correlation) -> Vec<f32> {
+    let (mr, patch_len) = (c.tile_rows(), c.channels_in * c.taps());
+    let mut packed = vec![0.0; c.rows() * patch_len];
     for (co, row) in weight.chunks_exact(patch_len).enumerate() {
-        let (block, lane) = (co / MR, co % MR);
+        let (block, lane) = (co / mr, co % mr);
         for (k, &value) in row.iter().enumerate() {
-            packed[(block * patch_len + k) * MR + lane] = value;
+            packed[(block * patch_len + k) * mr + lane] = value;
         }
     }
     packed
@@ -235,7 +250,7 @@ pub(super) struct PackedWeight {
 impl PackedWeight {
     pub fn new(weight: &[f32], c: &Correlation) -> Self {
         Self {
-            values: pack_weight(weight, c.channels_out, c.channels_in * c.taps()),
+            values: pack_weight(weight, c),
         }
     }
 }
@@ -273,7 +288,7 @@ fn correlate_group(
     out: &mut [MaybeUninit<f32>],
 ) {
     let padded = pad_group(images, c, padded);
-    let rows = c.channels_out.div_ceil(MR) * MR;
+    let rows = c.rows();
     // Every position of every row is written by the kernel: no clearing.
     if domain.len() < rows * padded.stride {
         domain.resize(rows * padded.stride, 0.0);
@@ -332,7 +347,7 @@ pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation,
         PADDED.with_borrow_mut(|padded| {
             DOMAIN.with_borrow_mut(|domain| {
                 let padded = pad_group(source, c, padded);
-                let rows = c.channels_out.div_ceil(MR) * MR;
+                let rows = c.rows();
                 spread(grad, c, padded.stride, rows, domain);
                 #[cfg(target_arch = "x86_64")]
                 match c.simd {

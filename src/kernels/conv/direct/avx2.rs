@@ -14,6 +14,7 @@ register_tiles! {
     splat: _mm256_set1_ps,
     zero: _mm256_setzero_ps,
     fmadd: _mm256_fmadd_ps,
+    tile_rows: 6,
     tile_vectors: 2,
     weight_rows: 2,
 }

@@ -8,8 +8,9 @@
 /// Defines `correlate` and `weight_gradient` (see the AVX-512 module for their
 /// contracts) for one instruction set: `feature` is the `target_feature` string,
 /// the intrinsics are that set's unaligned load and store, broadcast, zero and fused
-/// multiply-add; `tile_vectors` vectors of positions make a correlation tile (`MR`
-/// output channels tall) and `weight_rows` patch rows a weight-gradient tile.
+/// multiply-add; a correlation tile is `tile_rows` output channels (`MR`) by
+/// `tile_vectors` vectors of positions, a weight-gradient tile `MR` gradient rows by
+/// `weight_rows` patch rows.
 macro_rules! register_tiles {
     (
         feature: $feature:literal,
@@ -19,11 +20,14 @@ macro_rules! register_tiles {
         splat: $splat:ident,
         zero: $zero:ident,
         fmadd: $fmadd:ident,
+        tile_rows: $tile_rows:expr,
         tile_vectors: $tile_vectors:expr,
         weight_rows: $weight_rows:expr $(,)?
     ) => {
-        use super::{Padded, MR, TILE};
+        use super::{Padded, TILE};
 
+        /// Output channels per register tile (and gradient rows per weight tile).
+        pub(super) const MR: usize = $tile_rows;
         /// Floats per vector.
         const LANES: usize = $lanes;
         /// Vectors of positions per correlation tile.
