@@ -456,7 +456,7 @@ impl<B: AutodiffBackend> Engine<B> {
 
     /// Emits the final evaluations and saves their predictions.
     fn report_final(&mut self, evaluated: &FinalEvaluations) {
-        let epoch = self.state.best.map_or(0, |(epoch, _)| epoch);
+        let epoch = evaluated.epoch;
         if let Some(val) = &evaluated.val {
             self.save_predictions(PredictedSplit::Val, val.probabilities.clone());
             self.emit(Event::BestValidated {
@@ -492,19 +492,21 @@ impl<B: AutodiffBackend> Engine<B> {
         // A run resumed into a directory without best.ckpt (copied elsewhere, or deleted)
         // falls back to the current weights rather than failing at the very end.
         let path = self.setup.run.checkpoint_path(CheckpointKind::Best);
-        let model = match path.is_file() {
-            true => {
+        let (epoch, model) = match (path.is_file(), self.state.best) {
+            (true, Some((best_epoch, _))) => {
                 let best = CheckpointFile::load(&path)?;
                 let device = self.trainer.augmenter().device();
-                model_from_bytes(self.trainer.model.valid(), best.model, &device)?
+                let model = model_from_bytes(self.trainer.model.valid(), best.model, &device)?;
+                (best_epoch, model)
             }
-            false => self.trainer.model.valid(),
+            _ => (self.state.completed_epochs, self.trainer.model.valid()),
         };
         let evaluate_on = |split: &Split| {
             let augmenter = self.trainer.augmenter();
             evaluate(&model, split, augmenter, config.tta, config.eval_batch_size)
         };
         Ok(FinalEvaluations {
+            epoch,
             val: revalidate.then(|| evaluate_on(&dataset.val)),
             test: (!dataset.test.is_empty()).then(|| evaluate_on(&dataset.test)),
         })

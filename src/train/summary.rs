@@ -36,6 +36,8 @@ pub struct RunSummary {
 /// The best checkpoint's evaluations after training, with the reported TTA.
 #[derive(Debug, Default)]
 pub struct FinalEvaluations {
+    /// Whose weights: the best epoch's, or the last one's where `best.ckpt` is gone.
+    pub epoch: usize,
     /// Validation again, when the per-epoch validation used other views: it then
     /// replaces the best epoch's figures in the summary.
     pub val: Option<Evaluation>,
