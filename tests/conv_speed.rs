@@ -73,26 +73,38 @@ fn conv3x3_burn_against_kernels() {
 }
 
 /// Each pass of the kernels alone on `f32` slices (no autodiff, no tensor copies),
-/// with the rate of multiply-adds it reaches: where a layer's time goes.
+/// with the rate of multiply-adds it reaches: where a layer's time goes. The 3x3
+/// convolutions of a ResNet-20 (and the 64-channel one at full size), then ResNet-18's
+/// wider ones and its downsampling (stride-2) ones.
 #[test]
 #[ignore = "benchmark"]
 fn conv3x3_kernel_passes() {
     use fer::kernels::conv::{self, ConvGeometry};
-    for (channels, side) in SHAPES {
+    let same = SHAPES.map(|(channels, side)| (channels, channels, side, 1));
+    let resnet18 = [
+        (128, 128, 20, 1),
+        (256, 256, 10, 1),
+        (512, 512, 5, 1),
+        (64, 128, 40, 2),
+        (128, 256, 20, 2),
+        (256, 512, 10, 2),
+    ];
+    for (channels_in, channels_out, side, stride) in same.into_iter().chain(resnet18) {
         let g = ConvGeometry {
             batch: BATCH,
-            channels_in: channels,
+            channels_in,
             height: side,
             width: side,
-            channels_out: channels,
+            channels_out,
             kernel: [3, 3],
-            stride: [1, 1],
+            stride: [stride, stride],
             padding: [1, 1],
         };
-        let image = vec![0.5f32; BATCH * channels * side * side];
-        let weight = vec![0.25f32; channels * channels * 9];
-        let macs = (BATCH * channels * channels * 9 * side * side) as f64;
-        let label = format!("kernels 3x3 {channels}->{channels} @{side}x{side}");
+        let image = vec![0.5f32; BATCH * channels_in * side * side];
+        let grad = vec![0.5f32; BATCH * channels_out * g.out_height() * g.out_width()];
+        let weight = vec![0.25f32; channels_out * channels_in * 9];
+        let macs = (BATCH * channels_in * channels_out * 9 * g.out_height() * g.out_width()) as f64;
+        let label = format!("kernels 3x3 {channels_in}->{channels_out} @{side}x{side} /{stride}");
         for (pass, ms) in [
             (
                 "forward",
@@ -100,11 +112,11 @@ fn conv3x3_kernel_passes() {
             ),
             (
                 "input gradient",
-                median_ms(|| drop(conv::input_gradient(&image, &weight, &g))),
+                median_ms(|| drop(conv::input_gradient(&grad, &weight, &g))),
             ),
             (
                 "weight gradient",
-                median_ms(|| drop(conv::weight_gradient(&image, &image, &g))),
+                median_ms(|| drop(conv::weight_gradient(&image, &grad, &g))),
             ),
         ] {
             let gflops = 2.0 * macs / ms / 1e6;
