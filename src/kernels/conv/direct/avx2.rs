@@ -1,6 +1,8 @@
-//! The direct convolution's register tiles in AVX2 with FMA: 16 registers hold
-//! `MR` × 3 accumulators, 3 loaded vectors and one broadcast, so a correlation tile
-//! is 3 vectors of 8 positions wide and a weight-gradient tile 3 patch rows.
+//! The direct convolution's register tiles in AVX2 with FMA. 16 registers must hold
+//! the accumulators, the loaded vectors and one broadcast: 6 output channels × 2
+//! vectors of 8 positions (12 + 2 + 1; 4 × 3 spilled one accumulator to the stack,
+//! and 4 × 2 kept too few sums in flight to hide the FMA latency), and 6 gradient rows
+//! × 2 patch rows for the weight gradient.
 
 use std::arch::x86_64::{
     _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
