@@ -9,6 +9,16 @@ use fer::train::checkpoint::CheckpointFile;
 use fer::train::schedule::ScheduleName;
 use fer::train::{TrainConfig, Tta};
 
+/// How many of `predictions/val.csv`'s rows predict their label.
+fn correct_predictions(run: &RunDir) -> usize {
+    let val = run.read_predictions(PredictedSplit::Val).unwrap().unwrap();
+    val.probabilities
+        .iter()
+        .zip(&val.labels)
+        .filter(|(row, &label)| fer::train::evaluate::argmax(&row[..]) == usize::from(label))
+        .count()
+}
+
 fn last_checkpoint(run: &RunDir) -> CheckpointFile {
     CheckpointFile::load(&run.checkpoint_path(CheckpointKind::Last)).expect("last checkpoint")
 }
@@ -68,14 +78,8 @@ fn a_run_writes_every_file_of_the_run_directory() {
     let best: fer::train::summary::RunSummary =
         serde_json::from_slice(&std::fs::read(run.summary_path()).unwrap()).unwrap();
     let confusion = best.best_val_confusion.unwrap();
-    let correct = val
-        .probabilities
-        .iter()
-        .zip(&val.labels)
-        .filter(|(row, &label)| fer::train::evaluate::argmax(&row[..]) == usize::from(label))
-        .count();
     assert_eq!(
-        correct,
+        correct_predictions(&run),
         (0..7).map(|c| confusion.count(c, c)).sum::<u64>() as usize,
         "val.csv is the best epoch's predictions"
     );
@@ -92,7 +96,7 @@ fn the_best_checkpoint_is_validated_again_with_the_reported_tta() {
         ..fast_config(2)
     };
     let run = new_run(root.path(), &config);
-    let (result, events) = train(&run, config, tiny_dataset(96, 64), None, &[]);
+    let (result, events) = train(&run, config.clone(), tiny_dataset(96, 64), None, &[]);
     let summary = result.expect("training succeeds").summary;
     let revalidated: Vec<_> = events
         .iter()
@@ -121,23 +125,15 @@ fn the_best_checkpoint_is_validated_again_with_the_reported_tta() {
         _ => None,
     });
     assert_eq!(finished, Some(*accuracy));
-    let val = run.read_predictions(PredictedSplit::Val).unwrap().unwrap();
-    let correct = val
-        .probabilities
-        .iter()
-        .zip(&val.labels)
-        .filter(|(row, &label)| fer::train::evaluate::argmax(&row[..]) == usize::from(label))
-        .count();
     assert_eq!(
-        correct as f64 / 64.0,
+        correct_predictions(&run) as f64 / 64.0,
         *accuracy,
         "val.csv holds the final evaluation's predictions"
     );
 
     let same = TrainConfig {
-        tta: Tta::Flip,
         val_tta: Tta::Flip,
-        ..fast_config(1)
+        ..config
     };
     let run = new_run(root.path(), &same);
     let (result, events) = train(&run, same, tiny_dataset(96, 64), None, &[]);
