@@ -21,7 +21,7 @@ pub(crate) enum Simd {
 }
 
 /// [`Simd`] of this CPU (std caches the detection); tests may narrow it
-/// ([`testing::with_simd`]).
+/// ([`testing::with_each_simd`]).
 pub(crate) fn simd() -> Option<Simd> {
     #[cfg(test)]
     if let Some(forced) = testing::forced() {
@@ -47,25 +47,22 @@ fn detected_simd() -> Option<Simd> {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Runs kernels with each instruction set this CPU has, narrower ones included.
+    //!
+    //! The choice is forced on the calling thread only, so tests running beside the
+    //! forcing one are untouched. A convolution reads its choice on the calling thread
+    //! and hands it to its workers; BatchNorm's workers read their own (the detected
+    //! one), which is why its tests call the sums on the test thread.
 
-    use std::sync::atomic::{AtomicU8, Ordering};
-    use std::sync::Mutex;
+    use std::cell::Cell;
 
     use super::{detected_simd, Simd};
 
-    /// 0: as detected; 1: portable; 2: AVX2; 3: AVX-512.
-    static FORCED: AtomicU8 = AtomicU8::new(0);
-    /// One forcing test at a time (the others see whatever is forced: every choice
-    /// computes the same results within the tests' tolerances).
-    static EXCLUSIVE: Mutex<()> = Mutex::new(());
+    std::thread_local! {
+        static FORCED: Cell<Option<Option<Simd>>> = const { Cell::new(None) };
+    }
 
     pub(crate) fn forced() -> Option<Option<Simd>> {
-        match FORCED.load(Ordering::Relaxed) {
-            1 => Some(None),
-            2 => Some(Some(Simd::Avx2)),
-            3 => Some(Some(Simd::Avx512)),
-            _ => None,
-        }
+        FORCED.get()
     }
 
     /// The choices this CPU can run: portable, then each detected width and below.
@@ -77,20 +74,12 @@ pub(crate) mod testing {
         }
     }
 
-    /// Runs `body` once for each of [`choices`], with that choice forced.
+    /// Runs `body` once for each of [`choices`], with that choice forced on this thread.
     pub(crate) fn with_each_simd(mut body: impl FnMut(Option<Simd>)) {
-        let _exclusive = EXCLUSIVE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for choice in choices() {
-            let code = match choice {
-                None => 1,
-                Some(Simd::Avx2) => 2,
-                Some(Simd::Avx512) => 3,
-            };
-            FORCED.store(code, Ordering::Relaxed);
+            FORCED.set(Some(choice));
             body(choice);
         }
-        FORCED.store(0, Ordering::Relaxed);
+        FORCED.set(None);
     }
 }
