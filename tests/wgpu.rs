@@ -296,7 +296,8 @@ fn on_device_augmentation_matches_the_cpu_for_the_same_draws() {
 fn tencrop_evaluation_and_per_class_counts_match_the_cpu() {
     let Some(gpu) = gpu() else { return };
     let mut config = config(false);
-    config.tta = Tta::TenCrop;
+    // `Trainer::evaluate` is the validation after each epoch: it averages `val_tta`'s views.
+    config.val_tta = Tta::TenCrop;
     let train = rows(64);
     let (mut cpu_trainer, mut gpu_trainer) = trainers(&config, &train, &gpu);
     // A few steps first, so the predictions are not all one class.
