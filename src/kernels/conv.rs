@@ -1,27 +1,23 @@
 //! 2-D convolution (groups 1, dilation 1, symmetric zero padding) on `f32` slices in
-//! NCHW layout, forward and both gradients, as im2col + one matrix product per image.
+//! NCHW layout, forward and both gradients.
 //!
 //! burn's CPU backend computes the input gradient as a transposed convolution and the
-//! weight gradient through strided copies; here all three passes are a `gemm` call
-//! per image on a reused patch matrix, with the batch split over the cores.
-//! (Grouping several small images into one wider product was tried: no gain that
-//! stood out from this machine's run-to-run noise, so the simpler form stays.)
+//! weight gradient through strided copies; here all three passes are matrix products
+//! on a reused patch matrix (`lowered`: im2col + `gemm` per group of images), with the
+//! batch split over the cores.
 //!
-//! Stride-1 convolutions (every 3×3 of a ResNet but the downsampling ones) take the
+//! Stride-1 convolutions of up to 64 channels (every 3×3 of the CIFAR-style ResNets) take the
 //! direct kernels of `direct` instead where the CPU has AVX2 or AVX-512: no patch matrix at
-//! all, 1.5–2× faster per pass at the zoo's small channel counts.
+//! all, 1.5–2× faster per pass at those channel counts.
 
 mod direct;
+mod lowered;
 mod patches;
 mod product;
 
-use std::cell::RefCell;
-
 use direct::{Correlation, PackedWeight};
-use patches::{image_to_patches, patches_to_image};
-use product::{multiply, row_major, transposed};
 
-use super::parallel::{collect_rows, for_each_row_chunk, map_row_ranges};
+use super::parallel::{collect_rows, map_row_ranges};
 use super::profile::{timed, KernelKind};
 
 /// Shapes of one convolution: input `[batch, channels_in, height, width]`, weight
@@ -75,74 +71,15 @@ impl ConvGeometry {
     }
 }
 
-thread_local! {
-    /// Each thread's patch matrix, kept between calls: the shapes repeat every step.
-    static PATCHES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `work` with this thread's scratch buffer resized to `len`.
-fn with_patches<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
-    PATCHES.with(|cell| {
-        let mut buffer = cell.borrow_mut();
-        if buffer.len() < len {
-            buffer.resize(len, 0.0);
-        }
-        work(&mut buffer[..len])
-    })
-}
-
-/// Runs `work` on the patch matrix of `image`: the image itself for a pointwise
-/// convolution, else this thread's scratch buffer filled by im2col.
-fn with_image_patches(image: &[f32], g: &ConvGeometry, work: impl FnOnce(&[f32])) {
-    if g.is_pointwise() {
-        return work(image);
-    }
-    with_patches(g.patch_len() * g.out_pixels(), |patches| {
-        image_to_patches(image, g, patches);
-        work(patches);
-    });
-}
-
-/// Lets `work` write the gradient of the patch matrix, then folds it onto `image`
-/// (all zeros on entry; written directly for a pointwise convolution).
-fn into_image_gradient(image: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&mut [f32])) {
-    if g.is_pointwise() {
-        return work(image);
-    }
-    with_patches(g.patch_len() * g.out_pixels(), |patches| {
-        work(patches);
-        patches_to_image(patches, g, image);
-    });
-}
-
-/// `[batch, channels_out, out_height, out_width]` = conv(input, weight):
-/// per image, `out [c_out, pixels] = weight [c_out, patch] x patches [patch, pixels]`.
+/// `[batch, channels_out, out_height, out_width]` = conv(input, weight).
 pub fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvForward, || {
-        forward_untimed(input, weight, g)
-    })
-}
-
-fn forward_untimed(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    if let Some(simd) = direct::applies(g) {
+        let Some(simd) = direct::applies(g) else {
+            return lowered::forward(input, weight, g);
+        };
         let c = Correlation::forward(g, simd);
-        return correlate_batch(input, &PackedWeight::new(weight, &c), &c, g.batch);
-    }
-    let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
-    let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
-    let mut output = vec![0.0; g.batch * out_len];
-    for_each_image(&mut output, out_len, |n, out| {
-        with_image_patches(&input[n * in_len..][..in_len], g, |patches| {
-            let dims = [g.channels_out, out_pixels, patch_len];
-            let layouts = [
-                row_major(out_pixels),
-                row_major(patch_len),
-                row_major(out_pixels),
-            ];
-            multiply(dims, out, false, weight, patches, layouts);
-        });
-    });
-    output
+        correlate_batch(input, &PackedWeight::new(weight, &c), &c, g.batch)
+    })
 }
 
 /// The correlation `c` of `batch` images laid out back to back, the images split over
@@ -165,91 +102,41 @@ fn correlate_batch(
     })
 }
 
-/// Runs `work(n, image)` on every image `n` of a batch laid out back to back in
-/// `batch` (`image_len` values each), the images split over the cores.
-fn for_each_image(batch: &mut [f32], image_len: usize, work: impl Fn(usize, &mut [f32]) + Sync) {
-    for_each_row_chunk(batch, image_len, |first, chunk| {
-        for (offset, image) in chunk.chunks_exact_mut(image_len).enumerate() {
-            work(first + offset, image);
-        }
-    });
-}
-
-/// The gradient with respect to the input, `[batch, channels_in, height, width]`:
-/// per image, `patches' [patch, pixels] = weight^T x out' [c_out, pixels]`, folded back.
+/// The gradient with respect to the input, `[batch, channels_in, height, width]`.
 pub fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvInputGradient, || {
-        input_gradient_untimed(grad_output, weight, g)
-    })
-}
-
-fn input_gradient_untimed(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    if let Some(simd) = direct::applies(g) {
+        let Some(simd) = direct::applies(g) else {
+            return lowered::input_gradient(grad_output, weight, g);
+        };
         let c = Correlation::input_gradient(g, simd);
         let weight = PackedWeight::new(&direct::flipped_transposed(weight, g), &c);
-        return correlate_batch(grad_output, &weight, &c, g.batch);
-    }
-    let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
-    let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
-    let mut grad_input = vec![0.0; g.batch * in_len];
-    for_each_image(&mut grad_input, in_len, |n, image| {
-        let grad = &grad_output[n * out_len..][..out_len];
-        into_image_gradient(image, g, |patches| {
-            let dims = [patch_len, out_pixels, g.channels_out];
-            let layouts = [
-                row_major(out_pixels),
-                transposed(patch_len),
-                row_major(out_pixels),
-            ];
-            multiply(dims, patches, false, weight, grad, layouts);
-        });
-    });
-    grad_input
-}
-
-/// The gradient with respect to the weight, `[channels_out, channels_in, kh, kw]`:
-/// `sum over images of out' [c_out, pixels] x patches^T [pixels, patch]`; each thread
-/// sums its own images, then the partial sums are added.
-pub fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    timed(KernelKind::ConvWeightGradient, || {
-        weight_gradient_untimed(input, grad_output, g)
+        correlate_batch(grad_output, &weight, &c, g.batch)
     })
 }
 
-fn weight_gradient_untimed(input: &[f32], grad_output: &[f32], g: &ConvGeometry) -> Vec<f32> {
-    let (patch_len, out_pixels) = (g.patch_len(), g.out_pixels());
-    let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
-    let direct = direct::applies(g);
-    let partials = map_row_ranges(g.batch, g.work_per_image(), |images| {
-        if let Some(simd) = direct {
-            let mut sum = vec![0.0; g.channels_out * patch_len];
-            let (inputs, grads) = (
-                images.start * in_len..images.end * in_len,
-                images.start * out_len..images.end * out_len,
-            );
+/// The gradient with respect to the weight, `[channels_out, channels_in, kh, kw]`.
+pub fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    timed(KernelKind::ConvWeightGradient, || {
+        let Some(simd) = direct::applies(g) else {
+            return lowered::weight_gradient(input, grad_output, g);
+        };
+        let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
+        let partials = map_row_ranges(g.batch, g.work_per_image(), |images| {
+            let mut sum = vec![0.0; g.channels_out * g.patch_len()];
             direct::add_weight_gradient(
-                &input[inputs],
-                &grad_output[grads],
+                &input[images.start * in_len..images.end * in_len],
+                &grad_output[images.start * out_len..images.end * out_len],
                 &Correlation::forward(g, simd),
                 &mut sum,
             );
-            return sum;
-        }
-        let mut sum = vec![0.0; g.channels_out * patch_len];
-        for (index, n) in images.enumerate() {
-            let grad = &grad_output[n * out_len..][..out_len];
-            with_image_patches(&input[n * in_len..][..in_len], g, |patches| {
-                let dims = [g.channels_out, patch_len, out_pixels];
-                let layouts = [
-                    row_major(patch_len),
-                    row_major(out_pixels),
-                    transposed(out_pixels),
-                ];
-                multiply(dims, &mut sum, index > 0, grad, patches, layouts);
-            });
-        }
-        sum
-    });
+            sum
+        });
+        add_partial_sums(partials)
+    })
+}
+
+/// The sum of the threads' partial weight gradients.
+fn add_partial_sums(partials: Vec<Vec<f32>>) -> Vec<f32> {
     let mut partials = partials.into_iter();
     let mut total = partials.next().unwrap_or_default();
     for partial in partials {

@@ -30,10 +30,32 @@ struct RowSource {
     first_column: usize,
 }
 
+/// Where one image's columns lie in a patch matrix that may hold several images side
+/// by side: rows `stride` values apart, this image's columns from `offset`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Columns {
+    pub stride: usize,
+    pub offset: usize,
+}
+
+impl Columns {
+    /// Image `index` of a group of `count` images.
+    pub fn in_group(g: &ConvGeometry, index: usize, count: usize) -> Self {
+        Self {
+            stride: count * g.out_pixels(),
+            offset: index * g.out_pixels(),
+        }
+    }
+}
+
 /// Calls `visit(start, source)` for every output row of every patch row: `start` is
 /// where that row begins in the matrix, `source` says what it reads (`None`: padding
 /// only).
-fn for_each_patch_line(g: &ConvGeometry, mut visit: impl FnMut(usize, Option<RowSource>)) {
+fn for_each_patch_line(
+    g: &ConvGeometry,
+    place: Columns,
+    mut visit: impl FnMut(usize, Option<RowSource>),
+) {
     let (out_height, out_width) = (g.out_height(), g.out_width());
     let [kernel_rows, kernel_cols] = g.kernel;
     for channel in 0..g.channels_in {
@@ -44,7 +66,7 @@ fn for_each_patch_line(g: &ConvGeometry, mut visit: impl FnMut(usize, Option<Row
                 let columns = valid_outputs(out_width, g.width, g.stride[1], kx, g.padding[1]);
                 let first_column = (columns.start * g.stride[1] + kx).saturating_sub(g.padding[1]);
                 for oy in 0..out_height {
-                    let start = (patch_row * out_height + oy) * out_width;
+                    let start = patch_row * place.stride + place.offset + oy * out_width;
                     let source = (rows.contains(&oy) && !columns.is_empty()).then(|| RowSource {
                         in_row: channel * g.height + oy * g.stride[0] + ky - g.padding[0],
                         columns: columns.clone(),
@@ -57,11 +79,16 @@ fn for_each_patch_line(g: &ConvGeometry, mut visit: impl FnMut(usize, Option<Row
     }
 }
 
-/// The patch matrix `[patch_len, out_pixels]` of one image (every element written,
-/// so a reused buffer needs no clearing).
-pub(super) fn image_to_patches(image: &[f32], g: &ConvGeometry, patches: &mut [f32]) {
+/// The patch matrix `[patch_len, out_pixels]` of one image, at `columns` of `patches`
+/// (every element of them written, so a reused buffer needs no clearing).
+pub(super) fn image_to_patches(
+    image: &[f32],
+    g: &ConvGeometry,
+    patches: &mut [f32],
+    columns: Columns,
+) {
     let (out_width, stride) = (g.out_width(), g.stride[1]);
-    for_each_patch_line(g, |start, source| {
+    for_each_patch_line(g, columns, |start, source| {
         let line = &mut patches[start..start + out_width];
         let Some(source) = source else {
             line.fill(0.0);
@@ -84,11 +111,16 @@ pub(super) fn image_to_patches(image: &[f32], g: &ConvGeometry, patches: &mut [f
     });
 }
 
-/// Adds a patch-matrix gradient onto the image it was read from (`image` starts at
-/// zero).
-pub(super) fn patches_to_image(patches: &[f32], g: &ConvGeometry, image: &mut [f32]) {
+/// Adds a patch-matrix gradient (the image's `columns` of `patches`) onto the image it
+/// was read from (`image` starts at zero).
+pub(super) fn patches_to_image(
+    patches: &[f32],
+    g: &ConvGeometry,
+    columns: Columns,
+    image: &mut [f32],
+) {
     let stride = g.stride[1];
-    for_each_patch_line(g, |start, source| {
+    for_each_patch_line(g, columns, |start, source| {
         let Some(source) = source else {
             return;
         };

@@ -92,6 +92,9 @@ fn geometries() -> Vec<ConvGeometry> {
         g(2, 3, 11, 10, 9, [5, 5], [1, 1], [2, 2]),
         g(2, 2, 6, 9, 3, [2, 3], [1, 1], [1, 0]),
         g(150, 3, 6, 5, 6, [3, 3], [1, 1], [1, 1]),
+        // Over 64 channels (im2col + gemm everywhere): groups of 5 images per product on
+        // each of two threads, the last group short.
+        g(26, 65, 9, 9, 66, [3, 3], [1, 1], [1, 1]),
     ]
 }
 
