@@ -16,6 +16,8 @@ const SETTINGS: &[Setting] = &[
     ("mixup", |c| format!("{}", c.loss.mixup_alpha)),
     ("LS", |c| format!("{}", c.loss.label_smoothing)),
     ("crop", |c| format!("{}", c.augment.crop)),
+    ("erasing", |c| format!("{}", c.augment.erasing_probability)),
+    ("jitter", |c| format!("{}", c.augment.brightness)),
     ("batch", |c| format!("{}", c.batch_size)),
     ("epochs", |c| format!("{}", c.epochs)),
 ];

@@ -44,8 +44,8 @@ fn runs_section(text: &mut String, records: &[RunRecord]) {
         );
         let _ = writeln!(
             text,
-            "- **{}**: `{}`: {}, {:?} schedule, peak LR {}, batch {}, crop {} px, label \
-             smoothing {}, mixup \u{3b1} {}, TTA {:?}; data: {data}",
+            "- **{}**: `{}`: {}, {:?} schedule, peak LR {}, batch {}, crop {} px, erasing \
+             p {}, jitter {}, label smoothing {}, mixup \u{3b1} {}, TTA {:?}; data: {data}",
             record.label,
             record.dir.display(),
             c.model,
@@ -53,6 +53,8 @@ fn runs_section(text: &mut String, records: &[RunRecord]) {
             c.lr,
             c.batch_size,
             c.augment.crop,
+            c.augment.erasing_probability,
+            c.augment.brightness,
             c.loss.label_smoothing,
             c.loss.mixup_alpha,
             c.tta,

@@ -127,7 +127,10 @@ impl Default for LossConfig {
     }
 }
 
-/// Training-time augmentation, applied per batch on the training device.
+/// Training-time augmentation, applied per batch on the training device. The
+/// defaults are the PyTorch reference's (random zoom, shift, rotation and flip);
+/// brightness/contrast jitter and random erasing are there for longer runs (a 51-minute
+/// CPU run, 14 epochs, was underfitting with them on: 62% training accuracy).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AugmentConfig {
@@ -161,9 +164,9 @@ impl Default for AugmentConfig {
             translate: 0.2,
             rotate_degrees: 10.0,
             horizontal_flip: true,
-            brightness: 0.1,
-            contrast: 0.1,
-            erasing_probability: 0.25,
+            brightness: 0.0,
+            contrast: 0.0,
+            erasing_probability: 0.0,
             enabled: true,
         }
     }

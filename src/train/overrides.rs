@@ -27,6 +27,9 @@ impl TrainConfig {
         set(&mut self.loss.label_smoothing, &overrides.label_smoothing);
         set(&mut self.loss.mixup_alpha, &overrides.mixup);
         set(&mut self.augment.crop, &overrides.crop);
+        set(&mut self.augment.erasing_probability, &overrides.erasing);
+        set(&mut self.augment.brightness, &overrides.jitter);
+        set(&mut self.augment.contrast, &overrides.jitter);
         set(&mut self.tta, &overrides.tta);
         set(&mut self.val_tta, &overrides.val_tta);
         set(&mut self.device, &overrides.device);
@@ -95,6 +98,23 @@ mod tests {
         assert_eq!(config.model, "vgg19");
         assert!(config.loss.class_balanced);
         assert_eq!(config.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn heavier_augmentation_is_a_flag_away() {
+        let overrides = ConfigOverrides {
+            erasing: Some(0.5),
+            jitter: Some(0.2),
+            ..ConfigOverrides::default()
+        };
+        let mut config = TrainConfig::default();
+        config.apply_overrides(&overrides);
+        let a = &config.augment;
+        assert_eq!(
+            (a.erasing_probability, a.brightness, a.contrast),
+            (0.5, 0.2, 0.2)
+        );
+        assert!(overrides.describe().contains("erasing 0.5"));
     }
 
     #[test]
