@@ -50,7 +50,11 @@ fn bad_data_names_the_file_and_exits_2() {
 
 #[test]
 fn an_augmentation_probability_outside_0_to_1_is_a_usage_error() {
-    for (flag, value) in [("--erasing", "1.5"), ("--jitter", "2"), ("--erasing", "half")] {
+    for (flag, value) in [
+        ("--erasing", "1.5"),
+        ("--jitter", "2"),
+        ("--erasing", "half"),
+    ] {
         let output = fer(&["train", flag, value, "--epochs", "1"]);
         assert_eq!(output.status.code(), Some(2), "{flag} {value}");
         let message = stderr(&output);

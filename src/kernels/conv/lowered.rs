@@ -65,12 +65,16 @@ fn with_group_patches(images: &[f32], g: &ConvGeometry, work: impl FnOnce(&[f32]
     if count == 1 && g.is_pointwise() {
         return work(images);
     }
-    with_scratch(&PATCHES, g.patch_len() * count * g.out_pixels(), |patches| {
-        for (index, image) in images.chunks_exact(g.in_image_len()).enumerate() {
-            image_to_patches(image, g, patches, Columns::in_group(g, index, count));
-        }
-        work(patches);
-    });
+    with_scratch(
+        &PATCHES,
+        g.patch_len() * count * g.out_pixels(),
+        |patches| {
+            for (index, image) in images.chunks_exact(g.in_image_len()).enumerate() {
+                image_to_patches(image, g, patches, Columns::in_group(g, index, count));
+            }
+            work(patches);
+        },
+    );
 }
 
 /// Lets `work` write the gradient of the group's patch matrix, then folds it onto
@@ -81,12 +85,16 @@ fn into_group_gradient(images: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&
     if count == 1 && g.is_pointwise() {
         return work(images);
     }
-    with_scratch(&PATCHES, g.patch_len() * count * g.out_pixels(), |patches| {
-        work(patches);
-        for (index, image) in images.chunks_exact_mut(g.in_image_len()).enumerate() {
-            patches_to_image(patches, g, Columns::in_group(g, index, count), image);
-        }
-    });
+    with_scratch(
+        &PATCHES,
+        g.patch_len() * count * g.out_pixels(),
+        |patches| {
+            work(patches);
+            for (index, image) in images.chunks_exact_mut(g.in_image_len()).enumerate() {
+                patches_to_image(patches, g, Columns::in_group(g, index, count), image);
+            }
+        },
+    );
 }
 
 /// Runs `work` on the group's `[channels_out, images x out_pixels]` matrix gathered
@@ -137,7 +145,10 @@ fn for_each_group(
         let count = chunk.len() / image_len.max(1);
         for group in groups(0..count, group_size) {
             let images = first + group.start..first + group.end;
-            work(images, &mut chunk[group.start * image_len..group.end * image_len]);
+            work(
+                images,
+                &mut chunk[group.start * image_len..group.end * image_len],
+            );
         }
     });
 }
@@ -152,7 +163,11 @@ pub(super) fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f3
         with_group_patches(images, g, |patches| {
             into_scattered(out, g, |product| {
                 let dims = [g.channels_out, columns, g.patch_len()];
-                let layouts = [row_major(columns), row_major(g.patch_len()), row_major(columns)];
+                let layouts = [
+                    row_major(columns),
+                    row_major(g.patch_len()),
+                    row_major(columns),
+                ];
                 multiply(dims, product, false, weight, patches, layouts);
             });
         });
@@ -165,17 +180,26 @@ pub(super) fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f3
 pub(super) fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let mut grad_input = vec![0.0; g.batch * in_len];
-    for_each_group(&mut grad_input, in_len, g.group_size(), |images, grad_images| {
-        let columns = images.len() * g.out_pixels();
-        let grads = &grad_output[images.start * out_len..images.end * out_len];
-        with_gathered(grads, g, |grad| {
-            into_group_gradient(grad_images, g, |patches| {
-                let dims = [g.patch_len(), columns, g.channels_out];
-                let layouts = [row_major(columns), transposed(g.patch_len()), row_major(columns)];
-                multiply(dims, patches, false, weight, grad, layouts);
+    for_each_group(
+        &mut grad_input,
+        in_len,
+        g.group_size(),
+        |images, grad_images| {
+            let columns = images.len() * g.out_pixels();
+            let grads = &grad_output[images.start * out_len..images.end * out_len];
+            with_gathered(grads, g, |grad| {
+                into_group_gradient(grad_images, g, |patches| {
+                    let dims = [g.patch_len(), columns, g.channels_out];
+                    let layouts = [
+                        row_major(columns),
+                        transposed(g.patch_len()),
+                        row_major(columns),
+                    ];
+                    multiply(dims, patches, false, weight, grad, layouts);
+                });
             });
-        });
-    });
+        },
+    );
     grad_input
 }
 
@@ -189,11 +213,19 @@ pub(super) fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeomet
             let columns = group.len() * g.out_pixels();
             let grads = &grad_output[group.start * out_len..group.end * out_len];
             with_gathered(grads, g, |grad| {
-                with_group_patches(&input[group.start * in_len..group.end * in_len], g, |patches| {
-                    let dims = [g.channels_out, patch_len, columns];
-                    let layouts = [row_major(patch_len), row_major(columns), transposed(columns)];
-                    multiply(dims, &mut sum, index > 0, grad, patches, layouts);
-                });
+                with_group_patches(
+                    &input[group.start * in_len..group.end * in_len],
+                    g,
+                    |patches| {
+                        let dims = [g.channels_out, patch_len, columns];
+                        let layouts = [
+                            row_major(patch_len),
+                            row_major(columns),
+                            transposed(columns),
+                        ];
+                        multiply(dims, &mut sum, index > 0, grad, patches, layouts);
+                    },
+                );
             });
         }
         sum
