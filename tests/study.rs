@@ -41,6 +41,12 @@ fn the_shipped_studies_name_real_models_and_valid_schedules() {
     for needed in ["resnet18", "resnet20", "resnet34", "vgg19", "densenet121"] {
         assert!(models.contains(&needed), "{models:?}");
     }
+    assert!(
+        configs.iter().any(|c| c.model == "resnet18"
+            && c.augment.erasing_probability > 0.0
+            && c.augment.brightness > 0.0),
+        "heavy augmentation on the baseline"
+    );
     for strong in configs
         .iter()
         .filter(|c| c.model == "vgg19" || c.model == "densenet121")
