@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::patches::{image_to_patches, patches_to_image, Columns};
-use super::product::{multiply, row_major, transposed};
+use super::product::{multiply, Stored};
 use super::ConvGeometry;
 use crate::kernels::parallel::{for_each_row_chunk, map_row_ranges};
 
@@ -132,22 +132,25 @@ fn into_scattered(outputs: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&mut 
     });
 }
 
-/// Runs `work(images, chunk)` on consecutive groups of the batch `data` (images of
-/// `image_len` values back to back), the groups split over the cores: `images` are
-/// the batch indices of the group, `chunk` its images in `data`.
+/// Runs `work(sources, targets, columns)` on consecutive groups of images, the groups
+/// split over the cores: `targets` is the group's images in `target_batch` (images of
+/// `target_len` values back to back), `sources` the same images in `source_batch`,
+/// `columns` the group's output pixels (the width of its matrix products).
 fn for_each_group(
-    data: &mut [f32],
-    image_len: usize,
-    group_size: usize,
-    work: impl Fn(Range<usize>, &mut [f32]) + Sync,
+    target_batch: &mut [f32],
+    target_len: usize,
+    (source_batch, source_len): (&[f32], usize),
+    g: &ConvGeometry,
+    work: impl Fn(&[f32], &mut [f32], usize) + Sync,
 ) {
-    for_each_row_chunk(data, image_len, |first, chunk| {
-        let count = chunk.len() / image_len.max(1);
-        for group in groups(0..count, group_size) {
+    for_each_row_chunk(target_batch, target_len, |first, chunk| {
+        let count = chunk.len() / target_len.max(1);
+        for group in groups(0..count, g.group_size()) {
             let images = first + group.start..first + group.end;
             work(
-                images,
-                &mut chunk[group.start * image_len..group.end * image_len],
+                &source_batch[images.start * source_len..images.end * source_len],
+                &mut chunk[group.start * target_len..group.end * target_len],
+                images.len() * g.out_pixels(),
             );
         }
     });
@@ -157,21 +160,21 @@ fn for_each_group(
 pub(super) fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let mut output = vec![0.0; g.batch * out_len];
-    for_each_group(&mut output, out_len, g.group_size(), |images, out| {
-        let columns = images.len() * g.out_pixels();
-        let images = &input[images.start * in_len..images.end * in_len];
-        with_group_patches(images, g, |patches| {
-            into_scattered(out, g, |product| {
-                let dims = [g.channels_out, columns, g.patch_len()];
-                let layouts = [
-                    row_major(columns),
-                    row_major(g.patch_len()),
-                    row_major(columns),
-                ];
-                multiply(dims, product, false, weight, patches, layouts);
+    for_each_group(
+        &mut output,
+        out_len,
+        (input, in_len),
+        g,
+        |images, out, columns| {
+            with_group_patches(images, g, |patches| {
+                into_scattered(out, g, |product| {
+                    let dims = [g.channels_out, columns, g.patch_len()];
+                    let (weight, patches) = ((weight, Stored::AsIs), (patches, Stored::AsIs));
+                    multiply(dims, (product, false), weight, patches);
+                });
             });
-        });
-    });
+        },
+    );
     output
 }
 
@@ -180,22 +183,18 @@ pub(super) fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f3
 pub(super) fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (in_len, out_len) = (g.in_image_len(), g.out_image_len());
     let mut grad_input = vec![0.0; g.batch * in_len];
+    let grads = (grad_output, out_len);
     for_each_group(
         &mut grad_input,
         in_len,
-        g.group_size(),
-        |images, grad_images| {
-            let columns = images.len() * g.out_pixels();
-            let grads = &grad_output[images.start * out_len..images.end * out_len];
+        grads,
+        g,
+        |grads, images, columns| {
             with_gathered(grads, g, |grad| {
-                into_group_gradient(grad_images, g, |patches| {
+                into_group_gradient(images, g, |patches| {
                     let dims = [g.patch_len(), columns, g.channels_out];
-                    let layouts = [
-                        row_major(columns),
-                        transposed(g.patch_len()),
-                        row_major(columns),
-                    ];
-                    multiply(dims, patches, false, weight, grad, layouts);
+                    let (weight, grad) = ((weight, Stored::Transposed), (grad, Stored::AsIs));
+                    multiply(dims, (patches, false), weight, grad);
                 });
             });
         },
@@ -218,12 +217,8 @@ pub(super) fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeomet
                     g,
                     |patches| {
                         let dims = [g.channels_out, patch_len, columns];
-                        let layouts = [
-                            row_major(patch_len),
-                            row_major(columns),
-                            transposed(columns),
-                        ];
-                        multiply(dims, &mut sum, index > 0, grad, patches, layouts);
+                        let patches = (patches, Stored::Transposed);
+                        multiply(dims, (&mut sum, index > 0), (grad, Stored::AsIs), patches);
                     },
                 );
             });

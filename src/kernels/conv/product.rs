@@ -2,42 +2,35 @@
 
 use gemm::{gemm, Parallelism};
 
-/// A row-major `rows x columns` matrix (or its transpose) as gemm's strides.
-#[derive(Clone, Copy)]
-pub(super) struct Matrix {
-    row_stride: isize,
-    column_stride: isize,
+/// How an operand is stored: as the row-major matrix the product reads, or as the
+/// row-major matrix of its transpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stored {
+    AsIs,
+    Transposed,
 }
 
-/// A row-major matrix with `columns` columns.
-pub(super) const fn row_major(columns: usize) -> Matrix {
-    Matrix {
-        row_stride: columns as isize,
-        column_stride: 1,
+/// A matrix with `columns` columns, as gemm's (row, column) strides when stored so.
+fn strides(columns: usize, rows: usize, stored: Stored) -> (isize, isize) {
+    match stored {
+        Stored::AsIs => (columns as isize, 1),
+        Stored::Transposed => (1, rows as isize),
     }
 }
 
-/// The transpose of a row-major matrix with `columns` columns.
-pub(super) const fn transposed(columns: usize) -> Matrix {
-    Matrix {
-        row_stride: 1,
-        column_stride: columns as isize,
-    }
-}
-
-/// `out (m x n) = [out +] lhs (m x k) * rhs (k x n)`, single-threaded: the callers
-/// split the batch over the cores instead. `layouts` are those of out, lhs and rhs.
+/// `out (m x n) = [out +] lhs (m x k) * rhs (k x n)`, `out` row-major, single-threaded:
+/// the callers split the batch over the cores instead.
 pub(super) fn multiply(
     [m, n, k]: [usize; 3],
-    out: &mut [f32],
-    accumulate: bool,
-    lhs: &[f32],
-    rhs: &[f32],
-    [out_layout, lhs_layout, rhs_layout]: [Matrix; 3],
+    (out, accumulate): (&mut [f32], bool),
+    (lhs, lhs_stored): (&[f32], Stored),
+    (rhs, rhs_stored): (&[f32], Stored),
 ) {
     assert!(out.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
+    let (lhs_row, lhs_column) = strides(k, m, lhs_stored);
+    let (rhs_row, rhs_column) = strides(n, k, rhs_stored);
     // SAFETY: the three slices hold at least the m x n, m x k and k x n elements the
-    // strides address (asserted above; every layout is dense row-major or its
+    // strides address (asserted above; every operand is dense row-major or its
     // transpose), and `out` is exclusively borrowed.
     unsafe {
         gemm(
@@ -45,15 +38,15 @@ pub(super) fn multiply(
             n,
             k,
             out.as_mut_ptr(),
-            out_layout.column_stride,
-            out_layout.row_stride,
+            1,
+            n as isize,
             accumulate,
             lhs.as_ptr(),
-            lhs_layout.column_stride,
-            lhs_layout.row_stride,
+            lhs_column,
+            lhs_row,
             rhs.as_ptr(),
-            rhs_layout.column_stride,
-            rhs_layout.row_stride,
+            rhs_column,
+            rhs_row,
             1.0,
             1.0,
             false,
