@@ -63,6 +63,23 @@ fn an_augmentation_probability_outside_0_to_1_is_a_usage_error() {
             "{message}"
         );
     }
+    // A configuration file skips the flags' parser; the engine refuses it instead.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.ron");
+    std::fs::write(&config, "(augment: (erasing_probability: 1.5))\n").unwrap();
+    let runs = dir.path().join("runs");
+    let output = fer(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--headless",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("from 0 to 1"), "{}", stderr(&output));
 }
 
 #[test]

@@ -42,6 +42,15 @@ pub(super) fn validate_config(config: &TrainConfig, dataset: &Dataset) -> Result
     if !(1..=crate::data::IMAGE_SIDE).contains(&config.augment.crop) {
         return fail("the crop size must be between 1 and 48");
     }
+    let augment = &config.augment;
+    let fractions = [
+        augment.erasing_probability,
+        augment.brightness,
+        augment.contrast,
+    ];
+    if !fractions.iter().all(|value| (0.0..=1.0).contains(value)) {
+        return fail("erasing, brightness and contrast (--erasing, --jitter) must be from 0 to 1");
+    }
     if !(config.lr.is_finite() && config.lr > 0.0) {
         return fail("--lr must be a positive number");
     }
