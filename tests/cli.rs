@@ -79,7 +79,11 @@ fn an_augmentation_probability_outside_0_to_1_is_a_usage_error() {
         runs.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("from 0 to 1"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("from 0 to 1"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

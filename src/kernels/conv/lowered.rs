@@ -16,8 +16,9 @@ use super::ConvGeometry;
 use crate::kernels::parallel::{for_each_row_chunk, map_row_ranges};
 
 /// Columns a product gets at least (when the batch has images enough). On the 2-core
-/// AVX2 machine (gemm crate, one thread), 400–800 columns ran the 256- and 512-channel
-/// passes 1.2–2.3× faster than one image's 100 or 25; wider groups gained no more.
+/// AVX2 machine (2 threads, batch 64, settings alternated in one process), 200 columns
+/// ran the 512-channel 5×5 layer's passes up to 1.5× faster than one image's 25;
+/// 400–800 made the 256-channel 10×10 layer 5–15% slower than one image's 100.
 const MIN_COLUMNS: usize = 200;
 
 thread_local! {
@@ -49,12 +50,24 @@ impl ConvGeometry {
     }
 }
 
-/// `range` cut into consecutive groups of at most `size` images.
+/// `range` cut into consecutive groups of at most `size` (at least 1) images.
 fn groups(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<usize>> {
-    let end = range.end;
+    let (end, size) = (range.end, size.max(1));
     range
-        .step_by(size.max(1))
-        .map(move |start| start..(start + size.max(1)).min(end))
+        .step_by(size)
+        .map(move |start| start..(start + size).min(end))
+}
+
+/// Runs `work` on this thread's patch matrix for `count` images (contents unspecified).
+fn with_patch_matrix(g: &ConvGeometry, count: usize, work: impl FnOnce(&mut [f32])) {
+    with_scratch(&PATCHES, g.patch_len() * count * g.out_pixels(), work);
+}
+
+/// Where row `channel` of image `index` lies in a group's `[channels, count x pixels]`
+/// matrix.
+fn grouped_row(channel: usize, index: usize, count: usize, pixels: usize) -> Range<usize> {
+    let start = (channel * count + index) * pixels;
+    start..start + pixels
 }
 
 /// Runs `work` on the patch matrix `[patch_len, images x out_pixels]` of the images
@@ -65,16 +78,12 @@ fn with_group_patches(images: &[f32], g: &ConvGeometry, work: impl FnOnce(&[f32]
     if count == 1 && g.is_pointwise() {
         return work(images);
     }
-    with_scratch(
-        &PATCHES,
-        g.patch_len() * count * g.out_pixels(),
-        |patches| {
-            for (index, image) in images.chunks_exact(g.in_image_len()).enumerate() {
-                image_to_patches(image, g, patches, Columns::in_group(g, index, count));
-            }
-            work(patches);
-        },
-    );
+    with_patch_matrix(g, count, |patches| {
+        for (index, image) in images.chunks_exact(g.in_image_len()).enumerate() {
+            image_to_patches(image, g, patches, Columns::in_group(g, index, count));
+        }
+        work(patches);
+    });
 }
 
 /// Lets `work` write the gradient of the group's patch matrix, then folds it onto
@@ -85,16 +94,12 @@ fn into_group_gradient(images: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&
     if count == 1 && g.is_pointwise() {
         return work(images);
     }
-    with_scratch(
-        &PATCHES,
-        g.patch_len() * count * g.out_pixels(),
-        |patches| {
-            work(patches);
-            for (index, image) in images.chunks_exact_mut(g.in_image_len()).enumerate() {
-                patches_to_image(patches, g, Columns::in_group(g, index, count), image);
-            }
-        },
-    );
+    with_patch_matrix(g, count, |patches| {
+        work(patches);
+        for (index, image) in images.chunks_exact_mut(g.in_image_len()).enumerate() {
+            patches_to_image(patches, g, Columns::in_group(g, index, count), image);
+        }
+    });
 }
 
 /// Runs `work` on the group's `[channels_out, images x out_pixels]` matrix gathered
@@ -108,7 +113,7 @@ fn with_gathered(outputs: &[f32], g: &ConvGeometry, work: impl FnOnce(&[f32])) {
     with_scratch(&GROUPED, outputs.len(), |matrix| {
         for (index, image) in outputs.chunks_exact(g.out_image_len()).enumerate() {
             for (channel, row) in image.chunks_exact(pixels).enumerate() {
-                matrix[(channel * count + index) * pixels..][..pixels].copy_from_slice(row);
+                matrix[grouped_row(channel, index, count, pixels)].copy_from_slice(row);
             }
         }
         work(matrix);
@@ -126,7 +131,7 @@ fn into_scattered(outputs: &mut [f32], g: &ConvGeometry, work: impl FnOnce(&mut 
         work(matrix);
         for (index, image) in outputs.chunks_exact_mut(g.out_image_len()).enumerate() {
             for (channel, row) in image.chunks_exact_mut(pixels).enumerate() {
-                row.copy_from_slice(&matrix[(channel * count + index) * pixels..][..pixels]);
+                row.copy_from_slice(&matrix[grouped_row(channel, index, count, pixels)]);
             }
         }
     });
