@@ -91,6 +91,9 @@ fn geometries() -> Vec<ConvGeometry> {
         g(3, 5, 7, 9, 7, [3, 3], [1, 1], [0, 0]),
         g(2, 3, 11, 10, 9, [5, 5], [1, 1], [2, 2]),
         g(2, 2, 6, 9, 3, [2, 3], [1, 1], [1, 0]),
+        // Padding of kernel − 1: the output is larger than the input, and the input
+        // gradient has no padding.
+        g(3, 4, 7, 6, 5, [3, 3], [1, 1], [2, 2]),
         g(150, 3, 6, 5, 6, [3, 3], [1, 1], [1, 1]),
         // Over 64 channels (im2col + gemm everywhere): groups of 5 images per product on
         // each of two threads, the last group short.
