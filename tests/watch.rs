@@ -6,7 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use common::process::{
-    ctl, fer, run_dirs, spawn_quick_training, text, write_quick_config, write_small_csv, Fer,
+    ctl, fer, run_dirs, spawn_quick_training, text, wait_for_live_run, write_quick_config,
+    write_small_csv, Fer,
 };
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fer::run::{Command, RunDir};
@@ -21,8 +22,7 @@ fn watch_prints_a_live_run_follows_it_to_the_end_and_replays_it_after() {
     let config = write_quick_config(dir.path(), &csv);
     let runs = dir.path().join("runs");
     let mut train = spawn_quick_training(&config, &runs, 2);
-    train.wait_for_line("step ", START);
-    let run = run_dirs(&runs).remove(0);
+    let run = wait_for_live_run(&runs, START);
     let run_arg = run.to_str().unwrap();
 
     // Paused, the run is live but still: a plain watch prints what is there and returns.
@@ -85,8 +85,7 @@ fn watch_follows_the_queue_into_the_next_run() {
     let config = write_quick_config(dir.path(), &csv);
     let runs = dir.path().join("runs");
     let mut train = spawn_quick_training(&config, &runs, 3);
-    train.wait_for_line("step ", START);
-    let first = run_dirs(&runs).remove(0);
+    let first = wait_for_live_run(&runs, START);
     assert!(ctl(&first, &["pause"]).status.success());
     assert!(ctl(&first, &["queue", "resnet8"]).status.success());
 

@@ -130,6 +130,9 @@ pub struct Engine<B: AutodiffBackend> {
     stop_requested: bool,
     /// The waiting models last announced with `QueueChanged`.
     shown_queue: Option<Vec<String>>,
+    /// When the last `Progress` went out: kept across epochs, so that epochs shorter
+    /// than `progress_interval_s` still report at that interval.
+    last_progress: Instant,
     /// The other replicas, when there are any.
     parallel: Option<parallel::Parallel<B>>,
 }
@@ -203,6 +206,7 @@ impl<B: AutodiffBackend> Engine<B> {
             saved_last,
             stop_requested: false,
             shown_queue: None,
+            last_progress: Instant::now(),
             parallel,
         })
     }
@@ -283,7 +287,6 @@ impl<B: AutodiffBackend> Engine<B> {
     fn train_epoch(&mut self, epoch: usize) -> Result<(), TrainError> {
         let config = &self.state.config;
         let order = epoch_permutation(config.seed, epoch, self.setup.dataset.train.len());
-        let mut last_tick = Instant::now();
         let mut early_plan_start = None;
         while self.state.step_in_epoch < self.steps_per_epoch {
             self.apply_commands()?;
@@ -297,8 +300,8 @@ impl<B: AutodiffBackend> Engine<B> {
             self.state.partial.seconds += step_started.elapsed().as_secs_f64();
             self.state.step_in_epoch += 1;
             self.plan_early(&mut early_plan_start);
-            if last_tick.elapsed().as_secs_f64() >= self.state.config.progress_interval_s {
-                last_tick = Instant::now();
+            if self.last_progress.elapsed().as_secs_f64() >= self.state.config.progress_interval_s {
+                self.last_progress = Instant::now();
                 self.emit_progress(epoch)?;
                 self.retry_writes_now_and_then();
             } else if self.pending_losses.len() >= FINITE_CHECK_STEPS {

@@ -204,6 +204,19 @@ pub fn run_dirs(runs: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The first run directory under `runs` whose engine is listening (its `engine.pid`
+/// is there). A command sent now is applied before the run's first step, so pausing
+/// here cannot lose a race against a run that trains faster than a line is printed.
+pub fn wait_for_live_run(runs: &Path, timeout: Duration) -> PathBuf {
+    let live = || {
+        run_dirs(runs)
+            .into_iter()
+            .find(|run| run.join("engine.pid").is_file())
+    };
+    wait_until("a run's engine.pid", timeout, || live().is_some());
+    live().expect("a live run")
+}
+
 /// A Kaggle-format CSV of real faces from the bundled sample.
 pub fn write_small_csv(dir: &Path, train: usize, val: usize, test: usize) -> PathBuf {
     let sample = fer::data::bundled_sample().expect("the bundled sample loads");
