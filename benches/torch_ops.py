@@ -4,6 +4,12 @@ tests/norm_model_speed.rs time on burn's Flex backend, for a side-by-side table.
 Run (never at the same time as a Rust benchmark):
     /tmp/torchenv/bin/python benches/torch_ops.py            # ops + resnet8/20 + resnet18
     /tmp/torchenv/bin/python benches/torch_ops.py --no-resnet18
+    /tmp/torchenv/bin/python benches/torch_ops.py --passes   # per-pass 3x3 convolutions
+
+`--passes` times each pass of the 3x3 convolutions that tests/conv_speed.rs's
+`conv3x3_kernel_passes` times (forward, input gradient, weight gradient, batch 64), in
+torch's default NCHW layout and in channels_last, to find the layers where fer's kernels
+trail oneDNN's.
 
 Shapes match the Rust side: [64, 16, 40, 40] activations, batch 64 of 40x40 grey
 crops, SGD with Nesterov momentum 0.9 and weight decay 5e-4. Op times are the median
@@ -110,6 +116,44 @@ def ops():
         )
 
 
+PASS_SHAPES = [(c, c, side, 1) for c, side in ((16, 40), (32, 20), (64, 10), (64, 40))] + [
+    (128, 128, 20, 1),
+    (256, 256, 10, 1),
+    (512, 512, 5, 1),
+    (64, 128, 40, 2),
+    (128, 256, 20, 2),
+    (256, 512, 10, 2),
+]
+
+
+def conv_passes():
+    """Forward, input gradient and weight gradient alone, as aten's backward runs them."""
+    backward = torch.ops.aten.convolution_backward
+    for cin, cout, side, stride in PASS_SHAPES:
+        out = (side + 2 - 3) // stride + 1
+        macs = 64 * cin * cout * 9 * out * out
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = torch.full((64, cin, side, side), 0.5).contiguous(memory_format=layout)
+            w = torch.full((cout, cin, 3, 3), 0.25).contiguous(memory_format=layout)
+            g = torch.full((64, cout, out, out), 0.5).contiguous(memory_format=layout)
+
+            def grads(mask):
+                return lambda: backward(
+                    g, x, w, None, [stride] * 2, [1, 1], [1, 1], False, [0, 0], 1, mask
+                )
+
+            name = "nchw" if layout is torch.contiguous_format else "nhwc"
+            label = f"torch 3x3 {cin}->{cout} @{side}x{side} /{stride} {name}"
+            with torch.no_grad():
+                for what, call in (
+                    ("forward", lambda: F.conv2d(x, w, stride=stride, padding=1)),
+                    ("input gradient", grads([True, False, False])),
+                    ("weight gradient", grads([False, True, False])),
+                ):
+                    ms = median_ms(call)
+                    report(f"{label} {what} ({2 * macs / ms / 1e6:.0f} GFLOP/s)", ms)
+
+
 def training(name, steps):
     torch.manual_seed(0)
     model = MODELS[name]().train()
@@ -140,9 +184,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-resnet18", action="store_true")
+    parser.add_argument("--passes", action="store_true", help="only the per-pass conv table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.passes:
+        conv_passes()
+        return
     ops()
     training("resnet8", 5)
     training("resnet20", 5)

@@ -39,6 +39,12 @@ mod avx512;
 /// Positions per channel are rounded up to a whole number of these: every register
 /// tile's width divides it (AVX-512: 6 × 16, AVX2: 3 × 8).
 const TILE: usize = 96;
+/// Floats in a 64-byte cache line. Scratch rows start on one (every channel's stride is
+/// a whole number of tiles, so of lines): a vector load of a row then never straddles two
+/// lines. The allocator's large blocks start 16 bytes past a line, where every AVX-512
+/// load would straddle.
+const LINE: usize = 16;
+const _: () = assert!(TILE % LINE == 0);
 /// Bytes a group's padded input and output may take together, roughly: a group stays
 /// in the L2 cache (1.25 MiB a core here) from its copy-in to its copy-out.
 const GROUP_BYTES: usize = 512 << 10;
@@ -196,10 +202,7 @@ fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> P
     let stride = (count * plane).div_ceil(TILE) * TILE;
     let reach = (c.kernel[0] - 1) * pitch + c.kernel[1];
     let len = c.channels_in * stride + reach + TILE;
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    let buffer = &mut buffer.as_mut_slice()[..len];
+    let buffer = line_aligned(buffer, len);
     // One clear of the whole copy (it sits in L2) costs less than clearing only the
     // padding: that is two short runs per row, each a call to memset.
     buffer.fill(0.0);
@@ -226,6 +229,15 @@ fn pad_group<'a>(images: &[f32], c: &Correlation, buffer: &'a mut Vec<f32>) -> P
         stride,
         offsets,
     }
+}
+
+/// `len` floats of `buffer`, starting on a cache line, with whatever they held before.
+fn line_aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len + LINE {
+        buffer.resize(len + LINE, 0.0);
+    }
+    let skip = buffer.as_ptr().align_offset(LINE * 4).min(LINE);
+    &mut buffer[skip..skip + len]
 }
 
 /// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
@@ -307,9 +319,7 @@ fn correlate_group(
     let padded = pad_group(images, c, padded);
     let rows = c.rows();
     // Every position of every row is written by the kernel: no clearing.
-    if domain.len() < rows * padded.stride {
-        domain.resize(rows * padded.stride, 0.0);
-    }
+    let domain = line_aligned(domain, rows * padded.stride);
     #[cfg(target_arch = "x86_64")]
     match c.simd {
         Simd::Avx512 => avx512::correlate(&padded, &weight.values, domain, rows),
@@ -338,12 +348,18 @@ fn unpad(domain: &[f32], stride: usize, c: &Correlation, out: &mut [MaybeUninit<
 
 /// Copies `grad` (`[image][channel][row][column]`, the output gradient) into
 /// `domain` (`[channel][position]`, zeros in the padding positions).
-fn spread(grad: &[f32], c: &Correlation, stride: usize, rows: usize, domain: &mut Vec<f32>) {
+fn spread<'a>(
+    grad: &[f32],
+    c: &Correlation,
+    stride: usize,
+    rows: usize,
+    domain: &'a mut Vec<f32>,
+) -> &'a [f32] {
     let [height, width] = c.out_size();
     let pitch = c.pitch();
     let plane = c.plane();
-    domain.clear();
-    domain.resize(rows * stride, 0.0);
+    let domain = line_aligned(domain, rows * stride);
+    domain.fill(0.0);
     for (image_index, image) in grad.chunks_exact(c.out_image_len()).enumerate() {
         for (channel, source) in image.chunks_exact(height * width).enumerate() {
             let target = &mut domain[channel * stride + image_index * plane..];
@@ -352,6 +368,7 @@ fn spread(grad: &[f32], c: &Correlation, stride: usize, rows: usize, domain: &mu
             }
         }
     }
+    domain
 }
 
 /// Adds to `sum` (`[channels_out][patch row]`) the weight gradient of `images` and
@@ -364,7 +381,7 @@ pub(super) fn add_weight_gradient(images: &[f32], grad: &[f32], c: &Correlation,
             DOMAIN.with_borrow_mut(|domain| {
                 let padded = pad_group(source, c, padded);
                 let rows = c.rows();
-                spread(grad, c, padded.stride, rows, domain);
+                let domain = spread(grad, c, padded.stride, rows, domain);
                 #[cfg(target_arch = "x86_64")]
                 match c.simd {
                     Simd::Avx512 => avx512::weight_gradient(&padded, domain, c.channels_out, sum),
