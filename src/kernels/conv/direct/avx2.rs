@@ -18,5 +18,6 @@ register_tiles! {
     fmadd: _mm256_fmadd_ps,
     tile_rows: 6,
     tile_vectors: 2,
+    gradient_rows: 6,
     weight_rows: 2,
 }

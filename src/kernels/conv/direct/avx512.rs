@@ -13,7 +13,8 @@ register_tiles! {
     splat: _mm512_set1_ps,
     zero: _mm512_setzero_ps,
     fmadd: _mm512_fmadd_ps,
-    tile_rows: 4,
-    tile_vectors: 6,
+    tile_rows: 8,
+    tile_vectors: 3,
+    gradient_rows: 4,
     weight_rows: 6,
 }

@@ -9,8 +9,8 @@
 /// contracts) for one instruction set: `feature` is the `target_feature` string,
 /// the intrinsics are that set's unaligned load and store, broadcast, zero and fused
 /// multiply-add; a correlation tile is `tile_rows` output channels (`MR`) by
-/// `tile_vectors` vectors of positions, a weight-gradient tile `MR` gradient rows by
-/// `weight_rows` patch rows.
+/// `tile_vectors` vectors of positions, a weight-gradient tile `gradient_rows` gradient
+/// rows (`GR`, dividing `MR`) by `weight_rows` patch rows.
 macro_rules! register_tiles {
     (
         feature: $feature:literal,
@@ -22,12 +22,15 @@ macro_rules! register_tiles {
         fmadd: $fmadd:ident,
         tile_rows: $tile_rows:expr,
         tile_vectors: $tile_vectors:expr,
+        gradient_rows: $gradient_rows:expr,
         weight_rows: $weight_rows:expr $(,)?
     ) => {
         use super::{Padded, TILE};
 
-        /// Output channels per register tile (and gradient rows per weight tile).
+        /// Output channels per correlation tile.
         pub(super) const MR: usize = $tile_rows;
+        /// Gradient rows per weight-gradient tile.
+        const GR: usize = $gradient_rows;
         /// Floats per vector.
         const LANES: usize = $lanes;
         /// Vectors of positions per correlation tile.
@@ -40,6 +43,7 @@ macro_rules! register_tiles {
         /// and of the padded input stay in the L1 and L2 caches across one pass.
         const PASS: usize = 1 << 20;
         const _: () = assert!(TILE.is_multiple_of(STEP) && PASS.is_multiple_of(LANES));
+        const _: () = assert!(MR.is_multiple_of(GR));
 
         /// `domain [rows][position] = packed weight × patch matrix` for every tile of
         /// positions (`rows` a multiple of `MR`, `domain` `rows × padded.stride` long).
@@ -119,7 +123,7 @@ macro_rules! register_tiles {
             sum: &mut [f32],
         ) {
             let patch_len = padded.offsets.len();
-            let rows = channels_out.div_ceil(MR) * MR;
+            let rows = channels_out.div_ceil(GR) * GR;
             assert!(padded.stride.is_multiple_of(LANES) && grad.len() >= rows * padded.stride);
             assert!(sum.len() >= channels_out * patch_len);
             let reach = padded.offsets.iter().max().map_or(0, |&max| max + LANES);
@@ -145,12 +149,12 @@ macro_rules! register_tiles {
             let stride = padded.stride;
             for start in (0..stride).step_by(PASS) {
                 let steps = PASS.min(stride - start) / LANES;
-                for block in 0..rows / MR {
+                for block in 0..rows / GR {
                     for (chunk, tap_offsets) in offsets.chunks_exact(KR).enumerate() {
                         // SAFETY: in bounds by the caller's asserts.
                         let tile = unsafe {
                             weight_tile(
-                                grad.as_ptr().add(block * MR * stride + start),
+                                grad.as_ptr().add(block * GR * stride + start),
                                 stride,
                                 padded.values.as_ptr().add(start),
                                 tap_offsets,
@@ -158,7 +162,7 @@ macro_rules! register_tiles {
                             )
                         };
                         for (m, values) in tile.iter().enumerate() {
-                            let channel = block * MR + m;
+                            let channel = block * GR + m;
                             if channel >= channels_out {
                                 continue;
                             }
@@ -174,7 +178,7 @@ macro_rules! register_tiles {
             }
         }
 
-        /// Dot products of `MR` gradient rows with `KR` patch rows over `steps` vectors.
+        /// Dot products of `GR` gradient rows with `KR` patch rows over `steps` vectors.
         #[target_feature(enable = $feature)]
         #[inline]
         unsafe fn weight_tile(
@@ -183,8 +187,8 @@ macro_rules! register_tiles {
             source: *const f32,
             offsets: &[usize],
             steps: usize,
-        ) -> [[[f32; LANES]; KR]; MR] {
-            let mut sums = [[$zero(); KR]; MR];
+        ) -> [[[f32; LANES]; KR]; GR] {
+            let mut sums = [[$zero(); KR]; GR];
             let mut taps = [0usize; KR];
             taps.copy_from_slice(&offsets[..KR]);
             for step in 0..steps {
@@ -204,7 +208,7 @@ macro_rules! register_tiles {
                     }
                 }
             }
-            let mut out = [[[0.0; LANES]; KR]; MR];
+            let mut out = [[[0.0; LANES]; KR]; GR];
             for (target, row) in out.iter_mut().zip(&sums) {
                 for (values, &vector) in target.iter_mut().zip(row) {
                     // SAFETY: `values` holds `LANES` floats.
