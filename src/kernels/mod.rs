@@ -5,6 +5,7 @@
 
 pub mod augment;
 pub mod batch_norm;
+mod cache;
 pub mod conv;
 mod parallel;
 pub mod profile;

@@ -15,11 +15,20 @@ use super::product::{multiply, Stored};
 use super::ConvGeometry;
 use crate::kernels::parallel::{for_each_row_chunk, map_row_ranges};
 
-/// Columns a product gets at least (when the batch has images enough). On the 2-core
-/// AVX2 machine (2 threads, batch 64, settings alternated in one process), 200 columns
-/// ran the 512-channel 5×5 layer's passes up to 1.5× faster than one image's 25;
-/// 400–800 made the 256-channel 10×10 layer 5–15% slower than one image's 100.
+/// Columns a product gets at least (when the batch has images enough), per MiB of L2
+/// cache, between `MIN_COLUMNS` and twice that. Measured with 2 threads, batch 64,
+/// settings alternated in one process: on the AVX2 machine (512 KiB L2) 200 columns ran
+/// the 512-channel 5×5 layer's passes up to 1.5× faster than one image's 25, and
+/// 400–800 made the 256-channel 10×10 layer 5–15% slower than one image's 100; on the
+/// AVX-512 machine (2 MiB L2) 400 ran the 256- and 512-channel layers' passes 3–12%
+/// faster than 200, and 800 no faster than 400. Between the two, untested.
+const COLUMNS_PER_MIB: usize = 200;
 const MIN_COLUMNS: usize = 200;
+
+fn min_columns() -> usize {
+    let l2 = crate::kernels::cache::l2_bytes().unwrap_or(0);
+    (COLUMNS_PER_MIB * l2 / (1 << 20)).clamp(MIN_COLUMNS, 2 * MIN_COLUMNS)
+}
 
 thread_local! {
     /// Each thread's patch matrix, kept between calls: the shapes repeat every step.
@@ -46,7 +55,7 @@ fn with_scratch<R>(
 impl ConvGeometry {
     /// Images per matrix product.
     fn group_size(&self) -> usize {
-        MIN_COLUMNS.div_ceil(self.out_pixels().max(1))
+        min_columns().div_ceil(self.out_pixels().max(1))
     }
 }
 

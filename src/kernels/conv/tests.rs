@@ -95,9 +95,13 @@ fn geometries() -> Vec<ConvGeometry> {
         // gradient has no padding.
         g(3, 4, 7, 6, 5, [3, 3], [1, 1], [2, 2]),
         g(150, 3, 6, 5, 6, [3, 3], [1, 1], [1, 1]),
-        // Over 64 channels (im2col + gemm everywhere): groups of 5 images per product on
+        // Over 64 channels (im2col + gemm for the weight gradient, and for every pass
+        // without AVX): groups of 3 or 5 images per product (by the L2 cache's size) on
         // each of two threads, the last group short.
         g(26, 65, 9, 9, 66, [3, 3], [1, 1], [1, 1]),
+        // Over 128 channels: im2col + gemm for every pass, the input gradient as the
+        // forward convolution of the padded output gradient.
+        g(5, 130, 5, 5, 129, [3, 3], [1, 1], [1, 1]),
     ]
 }
 
