@@ -138,7 +138,9 @@ fn correlate_batch(
 pub fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvInputGradient, || {
         match g.input_gradient_correlation() {
-            Some(correlation) => convolve(grad_output, &flipped_transposed(weight, g), &correlation),
+            Some(correlation) => {
+                convolve(grad_output, &flipped_transposed(weight, g), &correlation)
+            }
             None => lowered::input_gradient(grad_output, weight, g),
         }
     })

@@ -44,7 +44,7 @@ const TILE: usize = 96;
 /// lines. The allocator's large blocks start 16 bytes past a line, where every AVX-512
 /// load would straddle.
 const LINE: usize = 16;
-const _: () = assert!(TILE % LINE == 0);
+const _: () = assert!(TILE.is_multiple_of(LINE));
 /// Bytes a group's padded input and output may take together, roughly: a group stays
 /// in the L2 cache (1.25 MiB a core here) from its copy-in to its copy-out.
 const GROUP_BYTES: usize = 512 << 10;
