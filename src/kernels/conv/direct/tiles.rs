@@ -169,13 +169,28 @@ macro_rules! register_tiles {
                             for (j, lanes) in values.iter().enumerate() {
                                 let k = chunk * KR + j;
                                 if k < patch_len {
-                                    sum[channel * patch_len + k] += lanes.iter().sum::<f32>();
+                                    sum[channel * patch_len + k] += pairwise_sum(lanes);
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+
+        /// The sum of a tile's lanes, halves added to halves: vector adds, where a sum
+        /// from the first lane to the last is a chain of scalar ones.
+        #[inline]
+        fn pairwise_sum(lanes: &[f32; LANES]) -> f32 {
+            let mut values = *lanes;
+            let mut width = LANES;
+            while width > 1 {
+                width /= 2;
+                for i in 0..width {
+                    values[i] += values[i + width];
+                }
+            }
+            values[0]
         }
 
         /// Dot products of `GR` gradient rows with `KR` patch rows over `steps` vectors.
