@@ -37,7 +37,7 @@ mod avx2;
 mod avx512;
 
 /// Positions per channel are rounded up to a whole number of these: every register
-/// tile's width divides it (AVX-512: 6 × 16, AVX2: 3 × 8).
+/// tile's width divides it (AVX-512: 3 × 16, AVX2: 2 × 8).
 const TILE: usize = 96;
 /// Floats in a 64-byte cache line. Scratch rows start on one (every channel's stride is
 /// a whole number of tiles, so of lines): a vector load of a row then never straddles two

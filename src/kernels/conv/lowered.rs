@@ -5,7 +5,8 @@
 //! megabytes (ResNet-18's last stage: 512 × 4,608 values) against 25 output pixels per
 //! image. One product per image re-read and re-packed that weight 64 times a pass;
 //! groups of images side by side in one patch matrix give every product at least
-//! `MIN_COLUMNS` columns, so the weight is packed once per group.
+//! `min_columns()` columns (200–400, by the L2 cache's size), so the weight is packed
+//! once per group.
 
 use std::cell::RefCell;
 use std::ops::Range;
