@@ -76,7 +76,7 @@ fn two_replicas(
                     trainer
                         .step_synced(&data, &shard, &mut rng, &collective, ask)
                         .expect("step");
-                    after_each_step.push(model_floats(&trainer.model.valid()));
+                    after_each_step.push(model_floats(&trainer.model().valid()));
                 }
                 collective.finish().expect("finish");
                 after_each_step
@@ -103,7 +103,7 @@ fn replicas_on_different_shards_stay_identical_after_every_step() {
         let counts = tiny_dataset(96, 16).train.class_counts();
         let mut trainer = Trainer::<Cpu>::new(&config, &counts, &Default::default()).unwrap();
         trainer.load_model_bytes(start).unwrap();
-        model_floats(&trainer.model.valid())
+        model_floats(&trainer.model().valid())
     };
     assert_eq!(replicas[0].len(), steps);
     for (step, (first, second)) in replicas[0].iter().zip(&replicas[1]).enumerate() {
@@ -127,7 +127,7 @@ fn two_replicas_on_equal_shards_take_exactly_one_devices_step() {
     for (step, replica) in replicas[0].iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(step as u64);
         alone.step(&data, &shard(step), LR, &mut rng);
-        let expected = model_floats(&alone.model.valid());
+        let expected = model_floats(&alone.model().valid());
         let worst = expected
             .iter()
             .zip(replica)

@@ -194,7 +194,7 @@ fn first_step_gradients<B: AutodiffBackend>(
         grads: &grads,
         found: Vec::new(),
     };
-    trainer.model.visit(&mut visitor);
+    trainer.model().visit(&mut visitor);
     visitor.found
 }
 

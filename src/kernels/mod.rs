@@ -10,6 +10,7 @@ pub mod conv;
 mod parallel;
 pub mod profile;
 pub mod residual;
+pub mod sgd;
 
 /// The widest vector instructions the kernels have code for on this CPU, detected at
 /// run time so that one binary serves every x86-64 CPU; `None` takes the portable code.

@@ -115,22 +115,50 @@ where
     }
     let rows = data.len() / row_len;
     let ranges = row_ranges(rows, worker_count(rows, row_len.saturating_mul(cost)));
+    let chunks = split_rows(data, &ranges, row_len);
+    run_chunks(chunks, |(first_row, chunk)| work(first_row, chunk));
+}
+
+/// [`for_each_row_chunk`] over two equally long slices cut at the same places, for
+/// work that updates two arrays element by element (a parameter and its velocity).
+pub fn for_each_paired_chunk<T, U, F>(first: &mut [T], second: &mut [U], work: F)
+where
+    T: Send,
+    U: Send,
+    F: Fn(usize, &mut [T], &mut [U]) + Sync,
+{
+    assert_eq!(first.len(), second.len(), "paired slices differ in length");
+    let rows = first.len();
+    let ranges = row_ranges(rows, worker_count(rows, 1));
+    let pairs = split_rows(first, &ranges, 1)
+        .into_iter()
+        .zip(split_rows(second, &ranges, 1))
+        .map(|((start, a), (_, b))| (start, a, b))
+        .collect();
+    run_chunks(pairs, |(start, a, b)| work(start, a, b));
+}
+
+/// `data` cut into one run of rows per range, each with its first row.
+fn split_rows<'a, T>(
+    data: &'a mut [T],
+    ranges: &[Range<usize>],
+    row_len: usize,
+) -> Vec<(usize, &'a mut [T])> {
     let mut chunks = Vec::with_capacity(ranges.len());
     let mut rest = data;
-    for range in &ranges {
+    for range in ranges {
         let (chunk, tail) = rest.split_at_mut(range.len() * row_len);
         chunks.push((range.start, chunk));
         rest = tail;
     }
+    chunks
+}
+
+/// Runs `work` on every chunk, on the pool when there is more than one.
+fn run_chunks<C: Send, F: Fn(C) + Sync>(chunks: Vec<C>, work: F) {
     match pool() {
-        Some(pool) if chunks.len() > 1 => pool.install(|| {
-            chunks
-                .into_par_iter()
-                .for_each(|(first_row, chunk)| work(first_row, chunk));
-        }),
-        _ => chunks
-            .into_iter()
-            .for_each(|(first_row, chunk)| work(first_row, chunk)),
+        Some(pool) if chunks.len() > 1 => pool.install(|| chunks.into_par_iter().for_each(&work)),
+        _ => chunks.into_iter().for_each(work),
     }
 }
 

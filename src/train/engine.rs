@@ -265,7 +265,7 @@ impl<B: AutodiffBackend> Engine<B> {
             run_id: self.setup.run.id(),
             run_dir: self.setup.run.path().display().to_string(),
             model: self.state.config.model.clone(),
-            parameters: crate::model::parameter_count(&self.trainer.model),
+            parameters: crate::model::parameter_count(self.trainer.model()),
             device: self.setup.device_name.clone(),
             data_source: dataset.source.clone(),
             train_images: dataset.train.len(),
@@ -438,7 +438,7 @@ impl<B: AutodiffBackend> Engine<B> {
         let summary = RunSummary::new(
             &self.setup,
             &self.state,
-            crate::model::parameter_count(&self.trainer.model),
+            crate::model::parameter_count(self.trainer.model()),
             &evaluated,
         );
         self.write_file(RunFile::Summary, summary.to_json()?, String::new(), None);
@@ -499,10 +499,10 @@ impl<B: AutodiffBackend> Engine<B> {
             (true, Some((best_epoch, _))) => {
                 let best = CheckpointFile::load(&path)?;
                 let device = self.trainer.augmenter().device();
-                let model = model_from_bytes(self.trainer.model.valid(), best.model, &device)?;
+                let model = model_from_bytes(self.trainer.model().valid(), best.model, &device)?;
                 (best_epoch, model)
             }
-            _ => (self.state.completed_epochs, self.trainer.model.valid()),
+            _ => (self.state.completed_epochs, self.trainer.model().valid()),
         };
         let evaluate_on = |split: &Split| {
             let augmenter = self.trainer.augmenter();

@@ -15,6 +15,7 @@ pub mod overrides;
 pub mod parallel;
 pub mod random;
 pub mod schedule;
+pub mod sgd;
 pub mod step;
 pub mod summary;
 

@@ -2,19 +2,18 @@
 
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 
 use super::config::OptimizerConfig;
+use super::sgd::FusedSgd;
 use super::TrainError;
 
 type Bytes = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
 pub enum AnyOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
-    Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
+    Sgd(OptimizerAdaptor<FusedSgd, M, B>),
     AdamW(OptimizerAdaptor<AdamW, M, B>),
 }
 
@@ -25,19 +24,11 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
                 momentum,
                 nesterov,
                 weight_decay,
-            } => {
-                // PyTorch semantics: dampening 0 (burn's default is 0.1).
-                let momentum = MomentumConfig::new()
-                    .with_momentum(momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(nesterov);
-                let sgd = SgdConfig::new()
-                    .with_momentum((momentum.momentum > 0.0).then_some(momentum))
-                    .with_weight_decay(
-                        (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)),
-                    );
-                AnyOptimizer::Sgd(sgd.init())
-            }
+            } => AnyOptimizer::Sgd(OptimizerAdaptor::from(FusedSgd {
+                momentum: (momentum > 0.0).then_some(momentum as f32),
+                nesterov,
+                weight_decay: (weight_decay > 0.0).then_some(weight_decay as f32),
+            })),
             OptimizerConfig::AdamW {
                 beta1,
                 beta2,

@@ -68,9 +68,13 @@ pub struct ForwardPass<B: AutodiffBackend> {
     pub output: StepOutput<B>,
 }
 
+const MODEL_PRESENT: &str = "the model is only out of the trainer during its own update";
+
 /// The model, its optimizer and the per-batch machinery.
 pub struct Trainer<B: AutodiffBackend> {
-    pub model: Model<B>,
+    /// Always `Some` outside [`Self::update`], which takes the model out so that the
+    /// optimizer holds its parameters alone and updates them in place.
+    model: Option<Model<B>>,
     optimizer: AnyOptimizer<Model<B>, B>,
     augmenter: Augmenter<Inner<B>>,
     loss: SoftCrossEntropy<B>,
@@ -90,7 +94,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let model =
             model::build(&config.model, device).map_err(|e| TrainError::Config(e.to_string()))?;
         Ok(Self {
-            model,
+            model: Some(model),
             optimizer: AnyOptimizer::new(&config.optimizer),
             augmenter: Augmenter::new(config.augment.clone(), device),
             loss: SoftCrossEntropy::new(&config.loss, class_counts, device),
@@ -101,13 +105,14 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     /// Restores weights and optimizer state from checkpoint bytes.
     pub fn restore(mut self, model: Vec<u8>, optimizer: Vec<u8>) -> Result<Self, TrainError> {
-        self.model = model_from_bytes(self.model, model, &self.device)?;
+        let current = self.model().clone();
+        self.model = Some(model_from_bytes(current, model, &self.device)?);
         self.optimizer = self.optimizer.load_bytes(optimizer, &self.device)?;
         Ok(self)
     }
 
     pub fn model_bytes(&self) -> Result<Vec<u8>, TrainError> {
-        model_bytes(&self.model)
+        model_bytes(self.model())
     }
 
     pub fn optimizer_bytes(&self) -> Result<Vec<u8>, TrainError> {
@@ -125,7 +130,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Replaces the weights (not the optimizer state) with checkpoint bytes: how two
     /// devices start from the same weights (`fer bench --parity`).
     pub fn load_model_bytes(&mut self, bytes: Vec<u8>) -> Result<(), TrainError> {
-        self.model = model_from_bytes(self.model.clone(), bytes, &self.device)?;
+        self.model = Some(model_from_bytes(self.model().clone(), bytes, &self.device)?);
         Ok(())
     }
 
@@ -161,7 +166,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let grads = self.backward(pass.loss);
         let started = Instant::now();
         let (grads, output, control) =
-            synchronize(collective, &mut self.model, grads, pass.output, ask)?;
+            synchronize(collective, self.model_mut(), grads, pass.output, ask)?;
         let sync_seconds = started.elapsed().as_secs_f64();
         self.update(control.lr, grads);
         Ok(SyncedStep {
@@ -197,7 +202,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Phase 2: the model and the loss, plus the batch's loss sum and correct count.
     pub fn forward(&self, batch: PreparedBatch<B>) -> ForwardPass<B> {
         let images_in_batch = batch.labels.dims()[0];
-        let logits = self.model.forward(Tensor::from_inner(batch.images));
+        let logits = self.model().forward(Tensor::from_inner(batch.images));
         let loss = self
             .loss
             .forward(logits.clone(), Tensor::from_inner(batch.targets));
@@ -211,12 +216,22 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     /// Phase 3: gradients of the loss with respect to the weights.
     pub fn backward(&self, loss: Tensor<B, 1>) -> GradientsParams {
-        GradientsParams::from_grads(loss.backward(), &self.model)
+        GradientsParams::from_grads(loss.backward(), self.model())
+    }
+
+    pub fn model(&self) -> &Model<B> {
+        self.model.as_ref().expect(MODEL_PRESENT)
+    }
+
+    fn model_mut(&mut self) -> &mut Model<B> {
+        self.model.as_mut().expect(MODEL_PRESENT)
     }
 
     /// Phase 4: the optimizer step.
     pub fn update(&mut self, lr: f64, grads: GradientsParams) {
-        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+        if let Some(model) = self.model.take() {
+            self.model = Some(self.optimizer.step(lr, model, grads));
+        }
     }
 
     /// True when every weight and running statistic is a finite number (one host read).
@@ -224,7 +239,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut probe = FiniteProbe::<Inner<B>> {
             zero_if_finite: None,
         };
-        self.model.valid().visit(&mut probe);
+        self.model().valid().visit(&mut probe);
         probe
             .zero_if_finite
             .is_none_or(|sum| sum.into_scalar().elem::<f64>() == 0.0)
@@ -234,7 +249,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// per-epoch validation's views.
     pub fn evaluate(&self, split: &Split) -> Evaluation {
         evaluate(
-            &self.model.valid(),
+            &self.model().valid(),
             split,
             &self.augmenter,
             self.config.val_tta,
