@@ -102,6 +102,11 @@ pub fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 
 /// The forward convolution, by the direct kernels where they apply.
 fn convolve(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if direct::applies_deep(g) {
+        let c = Correlation::forward(g, crate::kernels::Simd::Avx512);
+        return correlate_batch(input, &PackedWeight::deep(weight, &c), &c, g.batch);
+    }
     let Some(simd) = direct::applies(g, Pass::Correlation) else {
         return lowered::forward(input, weight, g);
     };
@@ -138,6 +143,12 @@ fn correlate_batch(
 pub fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvInputGradient, || {
         match g.input_gradient_correlation() {
+            #[cfg(target_arch = "x86_64")]
+            Some(correlation) if direct::applies_deep(&correlation) => {
+                let c = Correlation::forward(&correlation, crate::kernels::Simd::Avx512);
+                let packed = PackedWeight::deep_flipped_transposed(weight, g);
+                correlate_batch(grad_output, &packed, &c, g.batch)
+            }
             Some(correlation) => {
                 convolve(grad_output, &flipped_transposed(weight, g), &correlation)
             }

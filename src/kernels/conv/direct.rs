@@ -35,6 +35,8 @@ mod tiles;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod deep;
 
 /// Positions per channel are rounded up to a whole number of these: every register
 /// tile's width divides it (AVX-512: 3 × 16, AVX2: 2 × 8).
@@ -83,6 +85,27 @@ pub(super) fn applies(g: &ConvGeometry, pass: Pass) -> Option<Simd> {
         && g.padding[0] < g.kernel[0]
         && g.padding[1] < g.kernel[1];
     fits.then(available).flatten()
+}
+
+/// Whether the deep-layer kernel (`deep`: output channels across the lanes) takes this
+/// correlation: stride 1, channels past what the position tiles take, whole tiles of
+/// output channels, and AVX-512.
+pub(super) fn applies_deep(g: &ConvGeometry) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ENABLED: OnceLock<bool> = OnceLock::new();
+        let enabled = *ENABLED.get_or_init(|| std::env::var_os("FER_NO_DEEP_CONV").is_none());
+        let max_channels = Pass::Correlation.max_channels();
+        enabled
+            && g.stride == [1, 1]
+            && g.channels_in.max(g.channels_out) > max_channels
+            && g.channels_out.is_multiple_of(deep::CHANNELS)
+            && g.padding[0] < g.kernel[0]
+            && g.padding[1] < g.kernel[1]
+            && available() == Some(Simd::Avx512)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Environment variable that turns the direct kernels off (then every convolution
@@ -255,9 +278,9 @@ fn line_aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
 /// row][MR]` (`MR` the tile's rows), zeros past the last channel.
-fn pack_weight(weight: &[f32], c: &Correlation) -> Vec<f32> {
-    let (mr, patch_len) = (c.tile_rows(), c.channels_in * c.taps());
-    let mut packed = vec![0.0; c.rows() * patch_len];
+fn pack_weight(weight: &[f32], c: &Correlation, mr: usize) -> Vec<f32> {
+    let patch_len = c.channels_in * c.taps();
+    let mut packed = vec![0.0; c.channels_out.div_ceil(mr) * mr * patch_len];
     for (co, row) in weight.chunks_exact(patch_len).enumerate() {
         let (block, lane) = (co / mr, co % mr);
         for (k, &value) in row.iter().enumerate() {
@@ -270,12 +293,34 @@ fn pack_weight(weight: &[f32], c: &Correlation) -> Vec<f32> {
 /// A packed weight ready for [`correlate`].
 pub(super) struct PackedWeight {
     values: Vec<f32>,
+    /// Packed for the deep-layer kernel.
+    deep: bool,
 }
 
 impl PackedWeight {
     pub fn new(weight: &[f32], c: &Correlation) -> Self {
         Self {
-            values: pack_weight(weight, c),
+            values: pack_weight(weight, c, c.tile_rows()),
+            deep: false,
+        }
+    }
+
+    /// The forward weight packed for the deep-layer kernel.
+    #[cfg(target_arch = "x86_64")]
+    pub fn deep(weight: &[f32], c: &Correlation) -> Self {
+        Self {
+            values: deep::pack(weight, c.channels_out),
+            deep: true,
+        }
+    }
+
+    /// For the deep-layer kernel, the weight of the input gradient's correlation
+    /// (flipped and transposed) of the convolution whose weight is `weight`.
+    #[cfg(target_arch = "x86_64")]
+    pub fn deep_flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Self {
+        Self {
+            values: deep::pack_flipped_transposed(weight, g.channels_out, g.channels_in),
+            deep: true,
         }
     }
 }
@@ -293,6 +338,10 @@ pub(super) fn correlate(
     c: &Correlation,
     out: &mut [MaybeUninit<f32>],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if weight.deep {
+        return deep::correlate(images, &weight.values, c, out);
+    }
     let group = c.group_images(Pass::Correlation);
     let in_chunks = images.chunks(group * c.in_image_len());
     for (source, target) in in_chunks.zip(out.chunks_mut(group * c.out_image_len())) {

@@ -102,6 +102,11 @@ fn geometries() -> Vec<ConvGeometry> {
         // Over 128 channels: im2col + gemm for every pass, the input gradient as the
         // forward convolution of the padded output gradient.
         g(5, 130, 5, 5, 129, [3, 3], [1, 1], [1, 1]),
+        // Past 128 channels with whole blocks of 64 output channels (AVX-512: output
+        // channels across the lanes): the forward, then the input gradient, with
+        // reductions longer than one block and several groups of images a thread.
+        g(60, 130, 5, 5, 128, [3, 3], [1, 1], [1, 1]),
+        g(60, 128, 5, 4, 130, [3, 3], [1, 1], [1, 1]),
     ]
 }
 
