@@ -103,7 +103,7 @@ pub fn forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 /// The forward convolution, by the direct kernels where they apply.
 fn convolve(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
-    if direct::applies_deep(g) {
+    if direct::applies_deep(g, Pass::Correlation) {
         let c = Correlation::forward(g, crate::kernels::Simd::Avx512);
         return correlate_batch(input, &PackedWeight::deep(weight, &c), &c, g.batch);
     }
@@ -144,7 +144,7 @@ pub fn input_gradient(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> 
     timed(KernelKind::ConvInputGradient, || {
         match g.input_gradient_correlation() {
             #[cfg(target_arch = "x86_64")]
-            Some(correlation) if direct::applies_deep(&correlation) => {
+            Some(correlation) if direct::applies_deep(&correlation, Pass::Correlation) => {
                 let c = Correlation::forward(&correlation, crate::kernels::Simd::Avx512);
                 let packed = PackedWeight::deep_flipped_transposed(weight, g);
                 correlate_batch(grad_output, &packed, &c, g.batch)
@@ -176,6 +176,11 @@ fn flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 /// The gradient with respect to the weight, `[channels_out, channels_in, kh, kw]`.
 pub fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvWeightGradient, || {
+        #[cfg(target_arch = "x86_64")]
+        if direct::applies_deep(g, Pass::WeightGradient) {
+            let c = Correlation::forward(g, crate::kernels::Simd::Avx512);
+            return direct::deep_weight_gradient(input, grad_output, &c, g.batch);
+        }
         let Some(simd) = direct::applies(g, Pass::WeightGradient) else {
             return lowered::weight_gradient(input, grad_output, g);
         };

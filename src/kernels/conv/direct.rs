@@ -37,6 +37,8 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod deep;
+#[cfg(target_arch = "x86_64")]
+pub(super) use deep::weight_gradient as deep_weight_gradient;
 
 /// Positions per channel are rounded up to a whole number of these: every register
 /// tile's width divides it (AVX-512: 3 × 16, AVX2: 2 × 8).
@@ -88,18 +90,30 @@ pub(super) fn applies(g: &ConvGeometry, pass: Pass) -> Option<Simd> {
 }
 
 /// Whether the deep-layer kernel (`deep`: output channels across the lanes) takes this
-/// correlation: stride 1, channels past what the position tiles take, whole tiles of
-/// output channels, and AVX-512.
-pub(super) fn applies_deep(g: &ConvGeometry) -> bool {
+/// pass: stride 1, whole tiles of output channels, AVX-512, and few positions or many
+/// channels. Measured on the AVX-512 machine (kernel passes, 2 threads, batch 64),
+/// forward against the position tiles or im2col + gemm: 64 channels at 10×10 1.31
+/// against 1.55 ms, 128 at 20×20 20.2 against 20.9, 256 at 10×10 19.5 against 22.8,
+/// 512 at 5×5 21.8 against 22.3; but 64 at 40×40 24.6 against 20.7 (there the position
+/// tiles lose only 5% to padding). The weight gradient: 1.45 against 1.92, 23.1 against
+/// 25.5, 21.8 against 23.3, but 512 at 5×5 24.5 against 23.7: each core's sum of a
+/// gradient that large (9 MB) does not stay in the L2 cache.
+pub(super) fn applies_deep(g: &ConvGeometry, pass: Pass) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static ENABLED: OnceLock<bool> = OnceLock::new();
-        let enabled = *ENABLED.get_or_init(|| std::env::var_os("FER_NO_DEEP_CONV").is_none());
-        let max_channels = Pass::Correlation.max_channels();
+        let enabled = *ENABLED.get_or_init(|| std::env::var_os(DISABLE_DEEP_VARIABLE).is_none());
+        let few_positions = g.out_height() * g.out_width() <= 20 * 20;
+        let many_channels = g.channels_in.max(g.channels_out) > Pass::Correlation.max_channels();
+        let sum_fits = match pass {
+            Pass::Correlation => true,
+            Pass::WeightGradient => g.channels_out * g.patch_len() <= MAX_DEEP_GRADIENT,
+        };
         enabled
             && g.stride == [1, 1]
-            && g.channels_in.max(g.channels_out) > max_channels
             && g.channels_out.is_multiple_of(deep::CHANNELS)
+            && (few_positions || many_channels)
+            && sum_fits
             && g.padding[0] < g.kernel[0]
             && g.padding[1] < g.kernel[1]
             && available() == Some(Simd::Avx512)
@@ -107,6 +121,14 @@ pub(super) fn applies_deep(g: &ConvGeometry) -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     false
 }
+
+/// Most values of a weight gradient the deep-layer kernel sums (ResNet-18's 256-channel
+/// layer's 590 K, not its 512-channel one's 2.4 M).
+const MAX_DEEP_GRADIENT: usize = 1 << 20;
+
+/// Environment variable that turns the deep-layer kernel off (those convolutions then
+/// take the position tiles or im2col + gemm), for comparing them.
+pub const DISABLE_DEEP_VARIABLE: &str = "FER_NO_DEEP_CONV";
 
 /// Environment variable that turns the direct kernels off (then every convolution
 /// takes im2col + gemm), for comparing the two or working around a fault.

@@ -16,7 +16,7 @@ use std::arch::x86_64::{
 use std::mem::MaybeUninit;
 
 use super::{pad_group, Correlation, PADDED};
-use crate::kernels::parallel::for_each_row_chunk;
+use crate::kernels::parallel::{for_each_row_chunk, map_row_ranges};
 
 /// Output channels per tile.
 pub(super) const CHANNELS: usize = 64;
@@ -137,8 +137,7 @@ fn correlate_group(
     for first in (0..patch_len).step_by(block) {
         let offsets = &padded.offsets[first..(first + block).min(patch_len)];
         for (tile_index, tile) in starts.chunks(POSITIONS).enumerate() {
-            let mut columns = [tile[tile.len() - 1]; POSITIONS];
-            columns[..tile.len()].copy_from_slice(tile);
+            let columns = tile_columns(tile);
             for channel_block in 0..channels / CHANNELS {
                 let packed = &weight[(channel_block * patch_len + first) * CHANNELS..];
                 let at = tile_index * POSITIONS * channels + channel_block * CHANNELS;
@@ -148,7 +147,7 @@ fn correlate_group(
                 // `channels` values from `at`.
                 unsafe {
                     tile_avx512(
-                        packed.as_ptr(),
+                        (packed.as_ptr(), CHANNELS),
                         offsets,
                         padded.values.as_ptr(),
                         &columns,
@@ -160,6 +159,123 @@ fn correlate_group(
         }
     }
     transpose_out(sums, c, out);
+}
+
+/// The tile's columns: `tile`, its last repeated where it is short (computed, never
+/// stored).
+fn tile_columns(tile: &[usize]) -> [usize; POSITIONS] {
+    let mut columns = [tile[tile.len() - 1]; POSITIONS];
+    columns[..tile.len()].copy_from_slice(tile);
+    columns
+}
+
+/// The weight gradient `[channels_out][patch row]` of `batch` images and their output
+/// gradient, the images split over the cores. Each core sums its images' products in
+/// `[patch row][channel]` (a tile's 64 channels contiguous), transposed once at the end.
+pub(in crate::kernels::conv) fn weight_gradient(
+    input: &[f32],
+    grad: &[f32],
+    c: &Correlation,
+    batch: usize,
+) -> Vec<f32> {
+    let (in_len, out_len) = (c.in_image_len(), c.out_image_len());
+    let patch_len = c.channels_in * c.taps();
+    let work_per_image = in_len * c.channels_out;
+    let partials = map_row_ranges(batch, work_per_image, |images| {
+        let mut sum = vec![0.0; patch_len * c.channels_out];
+        let (images, grads) = (
+            &input[images.start * in_len..images.end * in_len],
+            &grad[images.start * out_len..images.end * out_len],
+        );
+        let group = (GROUP_BYTES / (4 * c.channels_in * c.plane())).max(1);
+        for (source, grad) in images
+            .chunks(group * in_len)
+            .zip(grads.chunks(group * out_len))
+        {
+            PADDED.with_borrow_mut(|padded| {
+                SUMS.with_borrow_mut(|grad_rows| {
+                    add_group_weight_gradient(source, grad, c, padded, grad_rows, &mut sum)
+                })
+            });
+        }
+        sum
+    });
+    transposed_sum(&partials, c.channels_out)
+}
+
+fn add_group_weight_gradient(
+    images: &[f32],
+    grad: &[f32],
+    c: &Correlation,
+    padded: &mut Vec<f32>,
+    grad_rows: &mut Vec<f32>,
+    sum: &mut [f32],
+) {
+    let count = images.len() / c.in_image_len().max(1);
+    let padded = pad_group(images, c, padded);
+    let starts = positions(c, count);
+    let channels = c.channels_out;
+    transpose_in(grad, c, grad_rows);
+    let block_len = starts.len() * CHANNELS;
+    let patch_len = c.channels_in * c.taps();
+    for first in (0..patch_len).step_by(POSITIONS) {
+        let rows = &padded.offsets[first..(first + POSITIONS).min(patch_len)];
+        let columns = tile_columns(rows);
+        for channel_block in 0..channels / CHANNELS {
+            let at = first * channels + channel_block * CHANNELS;
+            // SAFETY: `grad_rows` holds `starts.len()` rows of 64 values a block; every
+            // start plus every offset lies inside the padded copy; `sum` holds
+            // `rows.len()` rows of `channels` values from `at`.
+            unsafe {
+                tile_avx512(
+                    (grad_rows[channel_block * block_len..].as_ptr(), CHANNELS),
+                    &starts,
+                    padded.values.as_ptr(),
+                    &columns,
+                    (sum[at..].as_mut_ptr(), channels, rows.len()),
+                    true,
+                );
+            }
+        }
+    }
+}
+
+/// `grad` (`[image][channel][row][column]`) as `[block of 64 channels][position][64]`
+/// in `rows`: what a tile reads of it each step is then one contiguous run.
+fn transpose_in(grad: &[f32], c: &Correlation, rows: &mut Vec<f32>) {
+    let pixels = c.out_image_len() / c.channels_out.max(1);
+    let positions = grad.len() / c.channels_out.max(1);
+    rows.resize(grad.len(), 0.0);
+    for (image, source) in grad.chunks_exact(c.out_image_len()).enumerate() {
+        for (channel, plane) in source.chunks_exact(pixels).enumerate() {
+            let (block, lane) = (channel / CHANNELS, channel % CHANNELS);
+            let first = block * positions + image * pixels;
+            for (pixel, &value) in plane.iter().enumerate() {
+                rows[(first + pixel) * CHANNELS + lane] = value;
+            }
+        }
+    }
+}
+
+/// The sum of the `[rows][columns]` matrices `partials`, transposed: each core takes
+/// a range of columns, 16 rows at a time, so that the reads stay in the L1 cache.
+fn transposed_sum(partials: &[Vec<f32>], columns: usize) -> Vec<f32> {
+    let len = partials.first().map_or(0, Vec::len);
+    let rows = len / columns.max(1);
+    let mut out = vec![0.0; len];
+    for_each_row_chunk(&mut out, rows, |first_column, chunk| {
+        for first in (0..rows).step_by(16) {
+            let height = 16.min(rows - first);
+            for (index, target) in chunk.chunks_exact_mut(rows).enumerate() {
+                let column = first_column + index;
+                for (offset, value) in target[first..first + height].iter_mut().enumerate() {
+                    let at = (first + offset) * columns + column;
+                    *value = partials.iter().map(|partial| partial[at]).sum();
+                }
+            }
+        }
+    });
+    out
 }
 
 /// `sums` (`[position][channel]`) into `out` (`[image][channel][row][column]`).
@@ -176,11 +292,16 @@ fn transpose_out(sums: &[f32], c: &Correlation, out: &mut [MaybeUninit<f32>]) {
     }
 }
 
-/// `out[j][..64] (+)= Σ_t packed[t][..64] × input[offsets[t] + columns[j]]` for the
-/// first `valid` of the 6 columns; `out` rows `stride` apart.
+/// `out[j][..64] (+)= Σ_t rows[t][..64] × input[offsets[t] + columns[j]]` for the
+/// first `valid` of the 6 columns; `rows` and `out` rows `row_stride` and `stride`
+/// apart.
+///
+/// The forward passes the packed weight as `rows` (a patch row each step, `offsets`
+/// where each reads), the weight gradient the output gradient (a position each step,
+/// `offsets` where each starts, `columns` where the tile's patch rows read).
 #[target_feature(enable = "avx512f")]
 unsafe fn tile_avx512(
-    packed: *const f32,
+    (rows, row_stride): (*const f32, usize),
     offsets: &[usize],
     input: *const f32,
     columns: &[usize; POSITIONS],
@@ -195,9 +316,9 @@ unsafe fn tile_avx512(
             }
         }
     }
-    let mut weights = packed;
+    let mut row = rows;
     for &offset in offsets {
-        let w: [__m512; VECTORS] = std::array::from_fn(|i| _mm512_loadu_ps(weights.add(i * LANES)));
+        let w: [__m512; VECTORS] = std::array::from_fn(|i| _mm512_loadu_ps(row.add(i * LANES)));
         let source = input.add(offset);
         for (j, row) in sums.iter_mut().enumerate() {
             let x = _mm512_set1_ps(*source.add(columns[j]));
@@ -205,7 +326,7 @@ unsafe fn tile_avx512(
                 *sum = _mm512_fmadd_ps(w[i], x, *sum);
             }
         }
-        weights = weights.add(CHANNELS);
+        row = row.add(row_stride);
     }
     for (j, row) in sums.iter().enumerate().take(valid) {
         for (i, sum) in row.iter().enumerate() {
