@@ -33,8 +33,12 @@ fn a_short_cpu_run_beats_the_majority_baseline() {
     let data = real_rows(6144, 600);
     let counts = data.val.class_counts();
     let majority = *counts.iter().max().unwrap() as f64 / data.val.len() as f64;
-    // 288 steps: AdamW at a constant LR, without augmentation or smoothing, gets off the
+    // AdamW at a constant LR, without augmentation or smoothing, gets off the
     // majority-class plateau soonest (SGD one-cycle needs more steps, in torch as here).
+    // Five epochs (480 steps): this early, validation accuracy swings by ±0.1 from epoch
+    // to epoch with the kernels' summation order alone; the best of three epochs ranged
+    // 0.238–0.383 over four kernel settings (deep-layer kernel on or off, direct kernels
+    // off, one thread), the best of five 0.340–0.395.
     let mut config = fer::train::TrainConfig {
         batch_size: 64,
         lr: 3e-3,
@@ -44,7 +48,7 @@ fn a_short_cpu_run_beats_the_majority_baseline() {
             epsilon: 1e-8,
             weight_decay: 1e-4,
         },
-        ..fast_config(3)
+        ..fast_config(5)
     };
     config.schedule.name = ScheduleName::Constant;
     config.augment.enabled = false;
@@ -68,7 +72,7 @@ fn a_short_cpu_run_beats_the_majority_baseline() {
             _ => None,
         })
         .collect();
-    let last = epochs.last().expect("three epochs");
+    let last = epochs.last().expect("every epoch reports its metrics");
     assert!(
         last.train_loss < first_loss - 0.05,
         "training loss falls: first steps {first_loss:.3}, last epoch {:.3}",

@@ -19,7 +19,12 @@
 //!
 //! The input gradient is the same correlation of the padded output gradient with the
 //! kernel flipped and its channels swapped; the weight gradient reduces over the
-//! positions instead (`weight_gradient_group`).
+//! positions instead (`add_weight_gradient`).
+//!
+//! Those register tiles hold a few output channels × vectors of positions. Layers with
+//! few positions and whole blocks of 64 output channels take `deep` instead, whose
+//! tiles hold output channels across the lanes and read the same padded copy at the
+//! valid positions only ([`applies_deep`]).
 
 use std::mem::MaybeUninit;
 

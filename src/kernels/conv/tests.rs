@@ -107,6 +107,9 @@ fn geometries() -> Vec<ConvGeometry> {
         // reductions longer than one block and several groups of images a thread.
         g(60, 130, 5, 5, 128, [3, 3], [1, 1], [1, 1]),
         g(60, 128, 5, 4, 130, [3, 3], [1, 1], [1, 1]),
+        // 64 channels at 10×10 (ResNet-20's last stage): the deep-layer kernel for every
+        // pass, one group a thread.
+        g(32, 64, 10, 10, 64, [3, 3], [1, 1], [1, 1]),
     ]
 }
 
