@@ -305,9 +305,9 @@ fn line_aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// The weight `[channels_out][patch row]` as `[block of MR output channels][patch
 /// row][MR]` (`MR` the tile's rows), zeros past the last channel.
-fn pack_weight(weight: &[f32], c: &Correlation, mr: usize) -> Vec<f32> {
-    let patch_len = c.channels_in * c.taps();
-    let mut packed = vec![0.0; c.channels_out.div_ceil(mr) * mr * patch_len];
+fn pack_weight(weight: &[f32], c: &Correlation) -> Vec<f32> {
+    let (mr, patch_len) = (c.tile_rows(), c.channels_in * c.taps());
+    let mut packed = vec![0.0; c.rows() * patch_len];
     for (co, row) in weight.chunks_exact(patch_len).enumerate() {
         let (block, lane) = (co / mr, co % mr);
         for (k, &value) in row.iter().enumerate() {
@@ -327,7 +327,7 @@ pub(super) struct PackedWeight {
 impl PackedWeight {
     pub fn new(weight: &[f32], c: &Correlation) -> Self {
         Self {
-            values: pack_weight(weight, c, c.tile_rows()),
+            values: pack_weight(weight, c),
             deep: false,
         }
     }
