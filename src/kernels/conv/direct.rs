@@ -43,6 +43,8 @@ mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod deep;
 #[cfg(target_arch = "x86_64")]
+mod winograd;
+#[cfg(target_arch = "x86_64")]
 pub(super) use deep::weight_gradient as deep_weight_gradient;
 
 /// Positions per channel are rounded up to a whole number of these: every register
@@ -126,6 +128,28 @@ pub(super) fn applies_deep(g: &ConvGeometry, pass: Pass) -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     false
 }
+
+/// Whether Winograd's F(2×2, 3×3) takes this correlation (a forward convolution or
+/// an input gradient): 3×3, stride 1, input channels in whole vectors of 16 and output
+/// channels in whole blocks of 64, AVX-512.
+pub(super) fn applies_winograd(g: &ConvGeometry) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ENABLED: OnceLock<bool> = OnceLock::new();
+        let enabled =
+            *ENABLED.get_or_init(|| std::env::var_os(DISABLE_WINOGRAD_VARIABLE).is_none());
+        enabled
+            && g.stride == [1, 1]
+            && winograd::fits(&Correlation::forward(g, Simd::Avx512))
+            && available() == Some(Simd::Avx512)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Environment variable that turns Winograd's F(2×2, 3×3) off (those convolutions then
+/// take the direct kernels or im2col + gemm), for comparing them.
+pub const DISABLE_WINOGRAD_VARIABLE: &str = "FER_NO_WINOGRAD";
 
 /// Most values of a weight gradient the deep-layer kernel sums (ResNet-18's 256-channel
 /// layer's 590 K, not its 512-channel one's 2.4 M).
@@ -317,39 +341,69 @@ fn pack_weight(weight: &[f32], c: &Correlation) -> Vec<f32> {
     packed
 }
 
-/// A packed weight ready for [`correlate`].
-pub(super) struct PackedWeight {
-    values: Vec<f32>,
-    /// Packed for the deep-layer kernel.
-    deep: bool,
+/// A packed weight ready for [`correlate`], in the layout of the kernel it is for.
+pub(super) enum PackedWeight {
+    /// The position tiles' (`avx512`, `avx2`).
+    Tiles(Vec<f32>),
+    /// The deep-layer kernel's.
+    #[cfg(target_arch = "x86_64")]
+    Deep(Vec<f32>),
+    /// Winograd's transformed weight.
+    #[cfg(target_arch = "x86_64")]
+    Winograd(Vec<f32>),
 }
 
 impl PackedWeight {
     pub fn new(weight: &[f32], c: &Correlation) -> Self {
-        Self {
-            values: pack_weight(weight, c),
-            deep: false,
-        }
+        Self::Tiles(pack_weight(weight, c))
     }
 
     /// The forward weight packed for the deep-layer kernel.
     #[cfg(target_arch = "x86_64")]
     pub fn deep(weight: &[f32], c: &Correlation) -> Self {
-        Self {
-            values: deep::pack(weight, c.channels_out),
-            deep: true,
-        }
+        Self::Deep(deep::pack(weight, c.channels_out))
     }
 
     /// For the deep-layer kernel, the weight of the input gradient's correlation
     /// (flipped and transposed) of the convolution whose weight is `weight`.
     #[cfg(target_arch = "x86_64")]
     pub fn deep_flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Self {
-        Self {
-            values: deep::pack_flipped_transposed(weight, g.channels_out, g.channels_in),
-            deep: true,
-        }
+        Self::Deep(deep::pack_flipped_transposed(
+            weight,
+            g.channels_out,
+            g.channels_in,
+        ))
     }
+
+    /// The forward 3×3 weight (`[channels_out][channels_in][3][3]`) transformed for
+    /// Winograd's F(2×2, 3×3).
+    #[cfg(target_arch = "x86_64")]
+    pub fn winograd(weight: &[f32], c: &Correlation) -> Self {
+        let ci = c.channels_in;
+        Self::Winograd(winograd::pack(c.channels_out, ci, |o, i| {
+            kernel_at(weight, o * ci + i)
+        }))
+    }
+
+    /// For Winograd's F(2×2, 3×3), the weight of the input gradient's correlation
+    /// (flipped and transposed) of the convolution whose 3×3 weight is `weight`.
+    #[cfg(target_arch = "x86_64")]
+    pub fn winograd_flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Self {
+        let ci = g.channels_in;
+        Self::Winograd(winograd::pack(ci, g.channels_out, |o, i| {
+            let mut flipped = kernel_at(weight, i * ci + o);
+            flipped.reverse();
+            flipped
+        }))
+    }
+}
+
+/// The `index`-th 3×3 kernel of `weight`.
+#[cfg(target_arch = "x86_64")]
+fn kernel_at(weight: &[f32], index: usize) -> [f32; 9] {
+    let mut kernel = [0.0; 9];
+    kernel.copy_from_slice(&weight[index * 9..][..9]);
+    kernel
 }
 
 std::thread_local! {
@@ -365,16 +419,19 @@ pub(super) fn correlate(
     c: &Correlation,
     out: &mut [MaybeUninit<f32>],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if weight.deep {
-        return deep::correlate(images, &weight.values, c, out);
-    }
+    let values = match weight {
+        PackedWeight::Tiles(values) => values,
+        #[cfg(target_arch = "x86_64")]
+        PackedWeight::Deep(values) => return deep::correlate(images, values, c, out),
+        #[cfg(target_arch = "x86_64")]
+        PackedWeight::Winograd(values) => return winograd::correlate(images, values, c, out),
+    };
     let group = c.group_images(Pass::Correlation);
     let in_chunks = images.chunks(group * c.in_image_len());
     for (source, target) in in_chunks.zip(out.chunks_mut(group * c.out_image_len())) {
         PADDED.with_borrow_mut(|padded| {
             DOMAIN.with_borrow_mut(|domain| {
-                correlate_group(source, weight, c, padded, domain, target)
+                correlate_group(source, values, c, padded, domain, target)
             })
         });
     }
@@ -382,7 +439,7 @@ pub(super) fn correlate(
 
 fn correlate_group(
     images: &[f32],
-    weight: &PackedWeight,
+    weight: &[f32],
     c: &Correlation,
     padded: &mut Vec<f32>,
     domain: &mut Vec<f32>,
@@ -394,8 +451,8 @@ fn correlate_group(
     let domain = line_aligned(domain, rows * padded.stride);
     #[cfg(target_arch = "x86_64")]
     match c.simd {
-        Simd::Avx512 => avx512::correlate(&padded, &weight.values, domain, rows),
-        Simd::Avx2 => avx2::correlate(&padded, &weight.values, domain, rows),
+        Simd::Avx512 => avx512::correlate(&padded, weight, domain, rows),
+        Simd::Avx2 => avx2::correlate(&padded, weight, domain, rows),
     }
     unpad(domain, padded.stride, c, out);
 }

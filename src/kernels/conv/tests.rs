@@ -110,6 +110,14 @@ fn geometries() -> Vec<ConvGeometry> {
         // 64 channels at 10×10 (ResNet-20's last stage): the deep-layer kernel for every
         // pass, one group a thread.
         g(32, 64, 10, 10, 64, [3, 3], [1, 1], [1, 1]),
+        // Winograd's F(2×2, 3×3) (AVX-512, input channels in vectors of 16, output
+        // channels in blocks of 64): odd output sizes (the last tiles half outside),
+        // no padding (then the input gradient's correlation pads by 2), bands of several
+        // images, and rows of tiles of one image.
+        g(5, 16, 7, 9, 64, [3, 3], [1, 1], [1, 1]),
+        g(3, 64, 6, 5, 128, [3, 3], [1, 1], [0, 0]),
+        g(40, 48, 5, 5, 64, [3, 3], [1, 1], [1, 1]),
+        g(2, 64, 61, 41, 64, [3, 3], [1, 1], [1, 1]),
     ]
 }
 

@@ -23,7 +23,7 @@ pub(super) const CHANNELS: usize = 64;
 const LANES: usize = 16;
 const VECTORS: usize = CHANNELS / LANES;
 /// Output positions per tile.
-const POSITIONS: usize = 6;
+pub(super) const POSITIONS: usize = 6;
 /// Bytes of weight per block of the reduction (all output channels).
 const BLOCK_BYTES: usize = 512 << 10;
 /// Bytes of padded input per group of images.
@@ -300,7 +300,7 @@ fn transpose_out(sums: &[f32], c: &Correlation, out: &mut [MaybeUninit<f32>]) {
 /// where each reads), the weight gradient the output gradient (a position each step,
 /// `offsets` where each starts, `columns` where the tile's patch rows read).
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_avx512(
+pub(super) unsafe fn tile_avx512(
     (rows, row_stride): (*const f32, usize),
     offsets: &[usize],
     input: *const f32,
