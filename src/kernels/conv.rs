@@ -11,10 +11,11 @@
 //! AVX2 or AVX-512: no patch matrix at all, 1.5–2× faster per pass at 16 to 64 channels.
 //! A stride-1 input gradient is computed as the forward convolution it equals.
 //!
-//! 3×3 stride-1 correlations with 16·k input and 64·k output channels (every 3×3 of
+//! 3×3 stride-1 convolutions with 16·k input and 64·k output channels (every 3×3 of
 //! ResNet-18 but its stem and downsampling ones) take Winograd's F(2×2, 3×3) instead
-//! where the CPU has AVX-512 (`direct::winograd`): 4/9 of the multiply-adds, 1.15–1.7×
-//! faster per pass at 64 to 512 channels.
+//! where the CPU has AVX-512 (`direct::winograd`), all three passes: 4/9 of the
+//! multiply-adds; per pass 1.15–1.7× faster at 64 to 256 channels, at 512 channels
+//! (5×5) 1.25× forward and as fast for the weight gradient.
 
 mod direct;
 mod lowered;
@@ -192,6 +193,11 @@ fn flipped_transposed(weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
 /// The gradient with respect to the weight, `[channels_out, channels_in, kh, kw]`.
 pub fn weight_gradient(input: &[f32], grad_output: &[f32], g: &ConvGeometry) -> Vec<f32> {
     timed(KernelKind::ConvWeightGradient, || {
+        #[cfg(target_arch = "x86_64")]
+        if direct::applies_winograd(g) {
+            let c = Correlation::forward(g, crate::kernels::Simd::Avx512);
+            return direct::winograd_weight_gradient(input, grad_output, &c, g.batch);
+        }
         #[cfg(target_arch = "x86_64")]
         if direct::applies_deep(g, Pass::WeightGradient) {
             let c = Correlation::forward(g, crate::kernels::Simd::Avx512);

@@ -46,6 +46,8 @@ mod deep;
 mod winograd;
 #[cfg(target_arch = "x86_64")]
 pub(super) use deep::weight_gradient as deep_weight_gradient;
+#[cfg(target_arch = "x86_64")]
+pub(super) use winograd::weight_gradient as winograd_weight_gradient;
 
 /// Positions per channel are rounded up to a whole number of these: every register
 /// tile's width divides it (AVX-512: 3 × 16, AVX2: 2 × 8).
@@ -129,8 +131,8 @@ pub(super) fn applies_deep(g: &ConvGeometry, pass: Pass) -> bool {
     false
 }
 
-/// Whether Winograd's F(2×2, 3×3) takes this correlation (a forward convolution or
-/// an input gradient): 3×3, stride 1, input channels in whole vectors of 16 and output
+/// Whether Winograd's F(2×2, 3×3) takes this correlation (a forward convolution, an
+/// input gradient, or the weight gradient of a forward convolution): 3×3, stride 1, input channels in whole vectors of 16 and output
 /// channels in whole blocks of 64, AVX-512.
 pub(super) fn applies_winograd(g: &ConvGeometry) -> bool {
     #[cfg(target_arch = "x86_64")]

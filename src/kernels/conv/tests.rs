@@ -113,11 +113,13 @@ fn geometries() -> Vec<ConvGeometry> {
         // Winograd's F(2×2, 3×3) (AVX-512, input channels in vectors of 16, output
         // channels in blocks of 64): odd output sizes (the last tiles half outside),
         // no padding (then the input gradient's correlation pads by 2), bands of several
-        // images, and rows of tiles of one image.
+        // images, rows of tiles of one image, and a weight gradient large enough that
+        // the cores split its points rather than the images.
         g(5, 16, 7, 9, 64, [3, 3], [1, 1], [1, 1]),
         g(3, 64, 6, 5, 128, [3, 3], [1, 1], [0, 0]),
         g(40, 48, 5, 5, 64, [3, 3], [1, 1], [1, 1]),
         g(2, 64, 61, 41, 64, [3, 3], [1, 1], [1, 1]),
+        g(3, 176, 4, 5, 192, [3, 3], [1, 1], [1, 1]),
     ]
 }
 

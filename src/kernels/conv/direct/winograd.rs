@@ -26,6 +26,9 @@ use super::deep::{tile_avx512, CHANNELS, POSITIONS};
 use super::Correlation;
 use crate::kernels::parallel::for_each_row_chunk;
 
+mod weight_gradient;
+pub(in crate::kernels::conv) use weight_gradient::weight_gradient;
+
 /// Points of a tile's transform (4 × 4).
 const POINTS: usize = 16;
 const LANES: usize = 16;
@@ -238,16 +241,39 @@ fn window_size(c: &Correlation) -> [usize; 2] {
 /// `image` (`[channel][row][column]`) zero-padded into `windows` as `[row][column]
 /// [channel]`.
 fn pad_channels_last(image: &[f32], c: &Correlation, windows: &mut Vec<f32>) {
-    let [rows, columns] = window_size(c);
-    let [height, width] = c.size;
-    let channels = c.channels_in;
-    windows.clear();
-    windows.resize(rows * columns * channels, 0.0);
-    for y in 0..height {
-        let row = &mut windows[((y + c.padding[0]) * columns + c.padding[1]) * channels..];
-        for (channel, plane) in image.chunks_exact(height * width).enumerate() {
-            for (x, &value) in plane[y * width..][..width].iter().enumerate() {
-                row[x * channels + channel] = value;
+    let layout = ChannelsLast {
+        channels: c.channels_in,
+        size: c.size,
+        offset: c.padding,
+        window: window_size(c),
+    };
+    layout.copy(image, windows);
+}
+
+/// Where `[channel][row][column]` images go in a zero-filled `[row][column][channel]`
+/// window.
+struct ChannelsLast {
+    channels: usize,
+    size: [usize; 2],
+    /// Rows and columns of zeros before the image's first.
+    offset: [usize; 2],
+    /// Rows and columns of the window.
+    window: [usize; 2],
+}
+
+impl ChannelsLast {
+    fn copy(&self, image: &[f32], window: &mut Vec<f32>) {
+        let [height, width] = self.size;
+        let channels = self.channels;
+        window.clear();
+        window.resize(self.window[0] * self.window[1] * channels, 0.0);
+        for y in 0..height {
+            let first = ((y + self.offset[0]) * self.window[1] + self.offset[1]) * channels;
+            let row = &mut window[first..];
+            for (channel, plane) in image.chunks_exact(height * width).enumerate() {
+                for (x, &value) in plane[y * width..][..width].iter().enumerate() {
+                    row[x * channels + channel] = value;
+                }
             }
         }
     }
