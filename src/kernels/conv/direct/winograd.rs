@@ -15,10 +15,7 @@
 //! The transforms' coefficients are 0, ±1 and ±½: the results differ from the direct
 //! sum by rounding only (a few units in the last place at these sizes).
 
-use std::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_i32scatter_ps, _mm512_loadu_ps, _mm512_mullo_epi32,
-    _mm512_set1_epi32, _mm512_setr_epi32, _mm512_storeu_ps, _mm512_sub_ps,
-};
+use std::arch::x86_64::{__m512, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_sub_ps};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -26,7 +23,10 @@ use super::deep::{tile_avx512, CHANNELS, POSITIONS};
 use super::Correlation;
 use crate::kernels::parallel::for_each_row_chunk;
 
+mod transpose;
 mod weight_gradient;
+
+use transpose::{transpose, Strided};
 pub(in crate::kernels::conv) use weight_gradient::weight_gradient;
 
 /// Points of a tile's transform (4 × 4).
@@ -52,8 +52,6 @@ pub(super) fn fits(c: &Correlation) -> bool {
         && c.channels_out.is_multiple_of(CHANNELS)
         && c.channels_in > 0
         && c.channels_out > 0
-        // The output transform scatters 16 channels by their planes' i32 offsets.
-        && c.out_size()[0] * c.out_size()[1] < 1 << 26
 }
 
 /// `U = G g Gᵀ` of every kernel `g = kernel(output channel, input channel)` (3×3, row
@@ -265,16 +263,27 @@ impl ChannelsLast {
     fn copy(&self, image: &[f32], window: &mut Vec<f32>) {
         let [height, width] = self.size;
         let channels = self.channels;
+        assert_eq!(image.len(), channels * height * width, "one image");
         window.clear();
         window.resize(self.window[0] * self.window[1] * channels, 0.0);
+        assert!(
+            height + self.offset[0] <= self.window[0] && width + self.offset[1] <= self.window[1],
+            "the image inside its window"
+        );
         for y in 0..height {
             let first = ((y + self.offset[0]) * self.window[1] + self.offset[1]) * channels;
-            let row = &mut window[first..];
-            for (channel, plane) in image.chunks_exact(height * width).enumerate() {
-                for (x, &value) in plane[y * width..][..width].iter().enumerate() {
-                    row[x * channels + channel] = value;
-                }
-            }
+            let source = Strided {
+                at: image[y * width..].as_ptr(),
+                stride: height * width,
+            };
+            let target = Strided {
+                at: window[first..].as_mut_ptr(),
+                stride: channels,
+            };
+            // SAFETY: `source` holds `channels` rows of `width` (the image's row `y`
+            // of each plane), `target` `width` rows of `channels` inside the window
+            // (asserted); AVX-512 (`fits`' callers).
+            unsafe { transpose(source, (channels, width), target) };
         }
     }
 }
@@ -377,9 +386,8 @@ fn multiply(
 }
 
 /// `Y = Aᵀ M A` of every tile of the band into `out` (`[image][channel][row][column]`),
-/// dropping the row and column past an odd output size. Each vector holds one position
-/// of 16 channels, scattered to their planes: that costs less than transposing the
-/// whole output after.
+/// dropping the row and column past an odd output size. A row of tiles goes to two
+/// rows of positions, channels last, then transposed into the channels' planes.
 #[target_feature(enable = "avx512f")]
 unsafe fn transform_output(
     products: &[f32],
@@ -392,11 +400,9 @@ unsafe fn transform_output(
     let channels = c.channels_out;
     let tile_count = band.tile_count(columns);
     let source = products.as_ptr();
-    let target = out.as_mut_ptr().cast::<f32>();
-    // `fits`: 16 planes' offsets fit an i32.
-    let plane = i32::try_from(height * width).unwrap_or(i32::MAX);
-    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let planes = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(plane));
+    // Two output rows, channels last, one column more where the width is odd.
+    let mut rows = vec![0.0f32; 2 * 2 * columns * channels];
+    let scratch = rows.as_mut_ptr();
     for (index, image) in band.images.clone().enumerate() {
         for ty in band.tile_rows.clone() {
             for tx in 0..columns {
@@ -410,20 +416,28 @@ unsafe fn transform_output(
                     let rows_done: [[__m512; 2]; 4] = std::array::from_fn(|i| {
                         output_transform_1d([m[i * 4], m[i * 4 + 1], m[i * 4 + 2], m[i * 4 + 3]])
                     });
-                    let first = (image * channels + channel) * height * width;
-                    let columns: [[__m512; 2]; 2] = std::array::from_fn(|b| {
+                    let columns_done: [[__m512; 2]; 2] = std::array::from_fn(|b| {
                         output_transform_1d(std::array::from_fn(|i| rows_done[i][b]))
                     });
-                    for (b, column) in columns.into_iter().enumerate() {
+                    for (b, column) in columns_done.into_iter().enumerate() {
                         for (a, value) in column.into_iter().enumerate() {
-                            let (y, x) = (2 * ty + a, 2 * tx + b);
-                            if y < height && x < width {
-                                let at = target.add(first + y * width + x);
-                                _mm512_i32scatter_ps::<4>(at.cast(), planes, value);
-                            }
+                            let at = ((a * 2 * columns) + 2 * tx + b) * channels + channel;
+                            _mm512_storeu_ps(scratch.add(at), value);
                         }
                     }
                 }
+            }
+            for a in 0..2.min(height - 2 * ty) {
+                let first = (image * channels * height + 2 * ty + a) * width;
+                let source = Strided {
+                    at: rows[a * 2 * columns * channels..].as_ptr(),
+                    stride: channels,
+                };
+                let target = Strided {
+                    at: out[first..].as_mut_ptr().cast::<f32>(),
+                    stride: height * width,
+                };
+                transpose(source, (width, channels), target);
             }
         }
     }
