@@ -2,9 +2,9 @@
 //! transforms' `[position][channel]`, 16×16 blocks at a time in registers.
 
 use std::arch::x86_64::{
-    __m512, _mm512_castpd_ps, _mm512_castps_pd, _mm512_loadu_ps, _mm512_shuffle_f32x4,
-    _mm512_storeu_ps, _mm512_unpackhi_pd, _mm512_unpackhi_ps, _mm512_unpacklo_pd,
-    _mm512_unpacklo_ps,
+    __m512, __mmask16, _mm512_castpd_ps, _mm512_castps_pd, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_unpackhi_pd,
+    _mm512_unpackhi_ps, _mm512_unpacklo_pd, _mm512_unpacklo_ps,
 };
 
 const BLOCK: usize = 16;
@@ -27,32 +27,33 @@ pub(super) unsafe fn transpose(
     (rows, columns): (usize, usize),
     target: Strided<*mut f32>,
 ) {
-    let (full_rows, full_columns) = (rows / BLOCK * BLOCK, columns / BLOCK * BLOCK);
-    for i in (0..full_rows).step_by(BLOCK) {
-        for j in (0..full_columns).step_by(BLOCK) {
+    for i in (0..rows).step_by(BLOCK) {
+        for j in (0..columns).step_by(BLOCK) {
             block(
-                source.at.add(i * source.stride + j),
-                source.stride,
-                target.at.add(j * target.stride + i),
-                target.stride,
+                (source.at.add(i * source.stride + j), source.stride),
+                (BLOCK.min(rows - i), BLOCK.min(columns - j)),
+                (target.at.add(j * target.stride + i), target.stride),
             );
-        }
-    }
-    // The edges past whole blocks, one value at a time.
-    for i in 0..rows {
-        let first = if i < full_rows { full_columns } else { 0 };
-        for j in first..columns {
-            *target.at.add(j * target.stride + i) = *source.at.add(i * source.stride + j);
         }
     }
 }
 
-/// One 16×16 block: unpacks of pairs of rows, then of pairs of pairs, then two
-/// 128-bit lane shuffles.
+/// One block of up to 16×16 (masked loads and stores at the edges): unpacks of pairs
+/// of rows, then of pairs of pairs, then two 128-bit lane shuffles.
 #[target_feature(enable = "avx512f")]
-unsafe fn block(source: *const f32, source_stride: usize, target: *mut f32, target_stride: usize) {
-    let r: [__m512; BLOCK] =
-        std::array::from_fn(|i| _mm512_loadu_ps(source.add(i * source_stride)));
+unsafe fn block(
+    (source, source_stride): (*const f32, usize),
+    (rows, columns): (usize, usize),
+    (target, target_stride): (*mut f32, usize),
+) {
+    let (row_mask, column_mask) = (lanes(rows), lanes(columns));
+    let r: [__m512; BLOCK] = std::array::from_fn(|i| {
+        if i < rows {
+            _mm512_maskz_loadu_ps(column_mask, source.add(i * source_stride))
+        } else {
+            _mm512_setzero_ps()
+        }
+    });
     let t: [__m512; BLOCK] = std::array::from_fn(|k| {
         let (pair, high) = (k / 2 * 2, k % 2 == 1);
         if high {
@@ -92,9 +93,15 @@ unsafe fn block(source: *const f32, source_stride: usize, target: *mut f32, targ
     })
     .into_iter()
     .enumerate()
+    .take(columns)
     {
-        _mm512_storeu_ps(target.add(k * target_stride), row);
+        _mm512_mask_storeu_ps(target.add(k * target_stride), row_mask, row);
     }
+}
+
+/// The mask of the first `count` (≤ 16) lanes.
+fn lanes(count: usize) -> __mmask16 {
+    u16::try_from((1u32 << count) - 1).unwrap_or(u16::MAX)
 }
 
 #[cfg(test)]
