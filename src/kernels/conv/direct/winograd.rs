@@ -264,27 +264,25 @@ impl ChannelsLast {
         let [height, width] = self.size;
         let channels = self.channels;
         assert_eq!(image.len(), channels * height * width, "one image");
-        window.clear();
-        window.resize(self.window[0] * self.window[1] * channels, 0.0);
         assert!(
             height + self.offset[0] <= self.window[0] && width + self.offset[1] <= self.window[1],
             "the image inside its window"
         );
-        for y in 0..height {
-            let first = ((y + self.offset[0]) * self.window[1] + self.offset[1]) * channels;
-            let source = Strided {
-                at: image[y * width..].as_ptr(),
-                stride: height * width,
-            };
-            let target = Strided {
-                at: window[first..].as_mut_ptr(),
-                stride: channels,
-            };
-            // SAFETY: `source` holds `channels` rows of `width` (the image's row `y`
-            // of each plane), `target` `width` rows of `channels` inside the window
-            // (asserted); AVX-512 (`fits`' callers).
-            unsafe { transpose(source, (channels, width), target) };
-        }
+        window.clear();
+        window.resize(self.window[0] * self.window[1] * channels, 0.0);
+        let (at, columns) = (window.as_mut_ptr(), self.window[1]);
+        let source = Strided {
+            at: image.as_ptr(),
+            stride: height * width,
+        };
+        let position = |p: usize| {
+            let (y, x) = (p / width + self.offset[0], p % width + self.offset[1]);
+            // SAFETY: inside the window (asserted above).
+            unsafe { at.add((y * columns + x) * channels) }
+        };
+        // SAFETY: `source` holds `channels` planes of `height × width`, each position
+        // `channels` values in the window; AVX-512 (`fits`' callers).
+        unsafe { transpose(source, (channels, height * width), position) };
     }
 }
 
@@ -400,9 +398,10 @@ unsafe fn transform_output(
     let channels = c.channels_out;
     let tile_count = band.tile_count(columns);
     let source = products.as_ptr();
-    // Two output rows, channels last, one column more where the width is odd.
-    let mut rows = vec![0.0f32; 2 * 2 * columns * channels];
-    let scratch = rows.as_mut_ptr();
+    // The band's rows of one image, channels last, then transposed to its planes.
+    let band_rows = (2 * band.tile_rows.end).min(height) - 2 * band.tile_rows.start;
+    let mut positions = vec![0.0f32; band_rows * width * channels];
+    let scratch = positions.as_mut_ptr();
     for (index, image) in band.images.clone().enumerate() {
         for ty in band.tile_rows.clone() {
             for tx in 0..columns {
@@ -421,25 +420,26 @@ unsafe fn transform_output(
                     });
                     for (b, column) in columns_done.into_iter().enumerate() {
                         for (a, value) in column.into_iter().enumerate() {
-                            let at = ((a * 2 * columns) + 2 * tx + b) * channels + channel;
-                            _mm512_storeu_ps(scratch.add(at), value);
+                            let (y, x) = (2 * ty + a, 2 * tx + b);
+                            if y < height && x < width {
+                                let row = y - 2 * band.tile_rows.start;
+                                let at = (row * width + x) * channels + channel;
+                                _mm512_storeu_ps(scratch.add(at), value);
+                            }
                         }
                     }
                 }
             }
-            for a in 0..2.min(height - 2 * ty) {
-                let first = (image * channels * height + 2 * ty + a) * width;
-                let source = Strided {
-                    at: rows[a * 2 * columns * channels..].as_ptr(),
-                    stride: channels,
-                };
-                let target = Strided {
-                    at: out[first..].as_mut_ptr().cast::<f32>(),
-                    stride: height * width,
-                };
-                transpose(source, (width, channels), target);
-            }
         }
+        let first = (image * channels * height + 2 * band.tile_rows.start) * width;
+        let target = out[first..].as_mut_ptr().cast::<f32>();
+        let source = Strided {
+            at: positions.as_ptr(),
+            stride: channels,
+        };
+        transpose(source, (band_rows * width, channels), |channel| {
+            target.add(channel * height * width)
+        });
     }
 }
 

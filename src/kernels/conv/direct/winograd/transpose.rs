@@ -9,30 +9,30 @@ use std::arch::x86_64::{
 
 const BLOCK: usize = 16;
 
-/// A matrix of `f32` in memory: `rows` rows of `columns` values, `stride` apart.
+/// A matrix of `f32` in memory, its rows `stride` apart.
 #[derive(Clone, Copy)]
 pub(super) struct Strided<P> {
     pub at: P,
     pub stride: usize,
 }
 
-/// `target[j][i] = source[i][j]` for `i < rows`, `j < columns`.
+/// `target_row(j)[i] = source[i][j]` for `i < rows`, `j < columns`.
 ///
 /// # Safety
-/// Both matrices lie in memory the caller may read (`source`) and write (`target`) at
+/// The caller may read `source` and write `rows` values from each `target_row(j)` at
 /// every index the sizes name; AVX-512.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn transpose(
     source: Strided<*const f32>,
     (rows, columns): (usize, usize),
-    target: Strided<*mut f32>,
+    target_row: impl Fn(usize) -> *mut f32,
 ) {
     for i in (0..rows).step_by(BLOCK) {
         for j in (0..columns).step_by(BLOCK) {
             block(
                 (source.at.add(i * source.stride + j), source.stride),
                 (BLOCK.min(rows - i), BLOCK.min(columns - j)),
-                (target.at.add(j * target.stride + i), target.stride),
+                |k| target_row(j + k).add(i),
             );
         }
     }
@@ -44,7 +44,7 @@ pub(super) unsafe fn transpose(
 unsafe fn block(
     (source, source_stride): (*const f32, usize),
     (rows, columns): (usize, usize),
-    (target, target_stride): (*mut f32, usize),
+    target_row: impl Fn(usize) -> *mut f32,
 ) {
     let (row_mask, column_mask) = (lanes(rows), lanes(columns));
     let r: [__m512; BLOCK] = std::array::from_fn(|i| {
@@ -95,7 +95,7 @@ unsafe fn block(
     .enumerate()
     .take(columns)
     {
-        _mm512_mask_storeu_ps(target.add(k * target_stride), row_mask, row);
+        _mm512_mask_storeu_ps(target_row(k), row_mask, row);
     }
 }
 
@@ -119,16 +119,14 @@ mod tests {
             let mut target = vec![-1.0f32; columns * target_stride];
             // SAFETY: both buffers hold every index the sizes and strides name.
             unsafe {
+                let at = target.as_mut_ptr();
                 transpose(
                     Strided {
                         at: source.as_ptr(),
                         stride: source_stride,
                     },
                     (rows, columns),
-                    Strided {
-                        at: target.as_mut_ptr(),
-                        stride: target_stride,
-                    },
+                    |j| at.add(j * target_stride),
                 );
             }
             for i in 0..rows {
