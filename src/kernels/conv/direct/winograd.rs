@@ -296,31 +296,54 @@ unsafe fn transform_input(
     band: &Band,
     index: usize,
 ) {
-    let columns = tiles(c)[1];
+    let layout = Windows {
+        channels: c.channels_in,
+        columns: window_size(c)[1],
+        tiles_per_row: tiles(c)[1],
+    };
+    transform_windows::<4>(windows, &layout, (transformed, band, index), |d| {
+        input_transform_1d(d)
+    });
+}
+
+/// Where a channels-last window buffer holds the tiles' windows, 2 apart.
+struct Windows {
+    channels: usize,
+    columns: usize,
+    tiles_per_row: usize,
+}
+
+/// `T d Tᵀ` of every `N`×`N` window `d` of the band's rows of its `index`-th image
+/// into `transformed` (`[point][tile][channel]`, 16 points), `T` being `transform`
+/// along one axis; 16 channels at a time.
+#[target_feature(enable = "avx512f")]
+unsafe fn transform_windows<const N: usize>(
+    windows: &[f32],
+    layout: &Windows,
+    (transformed, band, index): (&mut [f32], &Band, usize),
+    transform: impl Fn([__m512; N]) -> [__m512; 4],
+) {
+    let (channels, columns) = (layout.channels, layout.tiles_per_row);
     let tile_count = band.tile_count(columns);
-    let window_columns = window_size(c)[1];
-    let channels = c.channels_in;
     let source = windows.as_ptr();
     let target = transformed.as_mut_ptr();
     for ty in band.tile_rows.clone() {
         for tx in 0..columns {
             let tile = band.tile(index, ty, tx, columns);
-            let corner = (2 * ty * window_columns + 2 * tx) * channels;
+            let corner = (2 * ty * layout.columns + 2 * tx) * channels;
             for channel in (0..channels).step_by(LANES) {
-                let d: [[__m512; 4]; 4] = std::array::from_fn(|r| {
+                let d: [[__m512; N]; N] = std::array::from_fn(|r| {
                     std::array::from_fn(|s| {
-                        let at = corner + (r * window_columns + s) * channels + channel;
+                        let at = corner + (r * layout.columns + s) * channels + channel;
                         _mm512_loadu_ps(source.add(at))
                     })
                 });
-                let rows_done = d.map(|row| input_transform_1d(row));
-                let columns: [[__m512; 4]; 4] = std::array::from_fn(|j| {
-                    input_transform_1d(std::array::from_fn(|i| rows_done[i][j]))
-                });
+                let rows_done = d.map(&transform);
+                let columns: [[__m512; 4]; 4] =
+                    std::array::from_fn(|j| transform(std::array::from_fn(|i| rows_done[i][j])));
                 for (j, column) in columns.into_iter().enumerate() {
                     for (i, value) in column.into_iter().enumerate() {
-                        let point = i * 4 + j;
-                        let at = (point * tile_count + tile) * channels + channel;
+                        let at = ((i * 4 + j) * tile_count + tile) * channels + channel;
                         _mm512_storeu_ps(target.add(at), value);
                     }
                 }

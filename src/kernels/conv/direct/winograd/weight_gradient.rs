@@ -11,8 +11,8 @@ use std::arch::x86_64::{
 };
 
 use super::{
-    bands, pad_channels_last, tile_avx512, tiles, transform_input, Band, ChannelsLast, Correlation,
-    CHANNELS, LANES, POINTS, POSITIONS,
+    bands, pad_channels_last, tile_avx512, tiles, transform_input, transform_windows, Band,
+    ChannelsLast, Correlation, Windows, CHANNELS, LANES, POINTS, POSITIONS,
 };
 use std::ops::Range;
 
@@ -167,35 +167,14 @@ unsafe fn transform_gradient(
     index: usize,
 ) {
     let columns = tiles(c)[1];
-    let tile_count = band.tile_count(columns);
-    let window_columns = 2 * columns;
-    let channels = c.channels_out;
-    let source = windows.as_ptr();
-    let target = transformed.as_mut_ptr();
-    for ty in band.tile_rows.clone() {
-        for tx in 0..columns {
-            let tile = band.tile(index, ty, tx, columns);
-            let corner = (2 * ty * window_columns + 2 * tx) * channels;
-            for channel in (0..channels).step_by(LANES) {
-                let e: [[__m512; 2]; 2] = std::array::from_fn(|a| {
-                    std::array::from_fn(|b| {
-                        let at = corner + (a * window_columns + b) * channels + channel;
-                        _mm512_loadu_ps(source.add(at))
-                    })
-                });
-                let rows_done = e.map(|row| gradient_transform_1d(row));
-                let columns: [[__m512; 4]; 4] = std::array::from_fn(|j| {
-                    gradient_transform_1d([rows_done[0][j], rows_done[1][j]])
-                });
-                for (j, column) in columns.into_iter().enumerate() {
-                    for (i, value) in column.into_iter().enumerate() {
-                        let at = ((i * 4 + j) * tile_count + tile) * channels + channel;
-                        _mm512_storeu_ps(target.add(at), value);
-                    }
-                }
-            }
-        }
-    }
+    let layout = Windows {
+        channels: c.channels_out,
+        columns: 2 * columns,
+        tiles_per_row: columns,
+    };
+    transform_windows::<2>(windows, &layout, (transformed, band, index), |e| {
+        gradient_transform_1d(e)
+    });
 }
 
 /// `G e` of two values along one axis.
