@@ -5,15 +5,16 @@
 //! 36 outputs, 0.64).
 //!
 //! Three steps per band of tiles (whole images, or rows of tiles of one large image,
-//! sized so that the band's transforms stay in the L2 cache): the input windows to `V = Bᵀ d B` (16 points per
-//! tile), one product per point `M[p] = U[p] · V[p]` over the input channels (`U = G g
-//! Gᵀ`, the transformed weight, made once a pass), and `Y = Aᵀ M A` back to 2×2
-//! outputs. The products run on the deep-layer kernel's register tile (64 output
-//! channels × 6 tiles); the transforms are vectors of 16 channels, which is why the
-//! input takes whole vectors of channels and the output whole tiles of 64.
+//! sized so that the band's transforms stay in the L2 cache): the input windows to
+//! `V = Bᵀ d B` (16 points per tile), one product per point `M[p] = U[p] · V[p]` over
+//! the input channels (`U = G g Gᵀ`, the transformed weight, made once a pass), and
+//! `Y = Aᵀ M A` back to 2×2 outputs. The products run on the deep-layer kernel's
+//! register tile (64 output channels × 6 tiles); the transforms are vectors of 16
+//! channels, which is why the input takes whole vectors of channels and the output
+//! whole tiles of 64.
 //!
 //! The transforms' coefficients are 0, ±1 and ±½: the results differ from the direct
-//! sum by rounding only (a few units in the last place at these sizes).
+//! sums by rounding only, and the tests hold them to the direct kernels' tolerance.
 
 use std::arch::x86_64::{__m512, _mm512_add_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_sub_ps};
 use std::mem::MaybeUninit;
@@ -32,14 +33,12 @@ pub(in crate::kernels::conv) use weight_gradient::weight_gradient;
 /// Points of a tile's transform (4 × 4).
 const POINTS: usize = 16;
 const LANES: usize = 16;
-/// Bytes of transformed input and products a group of images may take: they stay in
-/// the L2 cache from the input transform to the output transform.
-const GROUP_BYTES: usize = 1 << 20;
+/// Bytes of transformed input and products a band may take: they stay in the L2
+/// cache from the input transform to the output transform.
+const BAND_BYTES: usize = 1 << 20;
 
 std::thread_local! {
-    static WINDOWS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    static TRANSFORMED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    static PRODUCTS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
 }
 
 /// Whether F(2×2, 3×3) computes a correlation of this shape: a 3×3 kernel, input
@@ -128,18 +127,7 @@ pub(super) fn correlate(
         "one output a position"
     );
     for band in bands(c, count, weight.len()) {
-        WINDOWS.with_borrow_mut(|windows| {
-            TRANSFORMED.with_borrow_mut(|transformed| {
-                PRODUCTS.with_borrow_mut(|products| {
-                    let buffers = Buffers {
-                        windows,
-                        transformed,
-                        products,
-                    };
-                    correlate_band(images, weight, c, &band, buffers, out)
-                })
-            })
-        });
+        BUFFERS.with_borrow_mut(|buffers| correlate_band(images, weight, c, &band, buffers, out));
     }
 }
 
@@ -162,12 +150,12 @@ impl Band {
 }
 
 /// Bands of `count` images whose transformed input and products take about
-/// `GROUP_BYTES`, or half the transformed weight where that is more (ResNet-18's
+/// `BAND_BYTES`, or half the transformed weight where that is more (ResNet-18's
 /// 512-channel weight takes 16 MB: fewer, larger bands read it fewer times).
 fn bands(c: &Correlation, count: usize, weight_len: usize) -> Vec<Band> {
     let [rows, columns] = tiles(c);
     let bytes_per_row = 4 * POINTS * columns * (c.channels_in + c.channels_out);
-    let band_rows = (GROUP_BYTES.max(4 * weight_len / 2) / bytes_per_row.max(1)).max(1);
+    let band_rows = (BAND_BYTES.max(4 * weight_len / 2) / bytes_per_row.max(1)).max(1);
     if band_rows >= rows {
         let images = band_rows / rows.max(1);
         (0..count)
@@ -190,13 +178,14 @@ fn bands(c: &Correlation, count: usize, weight_len: usize) -> Vec<Band> {
 }
 
 /// Scratch space of one band, reused from band to band.
-struct Buffers<'a> {
+#[derive(Default)]
+struct Buffers {
     /// One image zero-padded, channels last (kept over the bands of one image).
-    windows: &'a mut Vec<f32>,
+    windows: Vec<f32>,
     /// `V`: `[point][tile][input channel]`.
-    transformed: &'a mut Vec<f32>,
+    transformed: Vec<f32>,
     /// `M`: `[point][tile][output channel]`.
-    products: &'a mut Vec<f32>,
+    products: Vec<f32>,
 }
 
 fn correlate_band(
@@ -204,7 +193,7 @@ fn correlate_band(
     weight: &[f32],
     c: &Correlation,
     band: &Band,
-    buffers: Buffers,
+    buffers: &mut Buffers,
     out: &mut [MaybeUninit<f32>],
 ) {
     let columns = tiles(c)[1];
@@ -218,16 +207,22 @@ fn correlate_band(
     for (index, image) in band.images.clone().enumerate() {
         if band.tile_rows.start == 0 {
             let source = &images[image * c.in_image_len()..][..c.in_image_len()];
-            pad_channels_last(source, c, buffers.windows);
+            pad_channels_last(source, c, &mut buffers.windows);
         }
         // SAFETY: `windows` holds the padded image (`pad_channels_last`), `transformed`
         // the band's `tile_count` tiles of every point; AVX-512 (`fits`' callers).
-        unsafe { transform_input(buffers.windows, c, buffers.transformed, band, index) };
+        unsafe { transform_input(&buffers.windows, c, &mut buffers.transformed, band, index) };
     }
-    multiply(weight, c, buffers.transformed, buffers.products, tile_count);
+    multiply(
+        weight,
+        c,
+        &buffers.transformed,
+        &mut buffers.products,
+        tile_count,
+    );
     // SAFETY: `products` holds every point of the band's tiles, `out` every output of
     // the images; AVX-512.
-    unsafe { transform_output(buffers.products, c, band, out) };
+    unsafe { transform_output(&buffers.products, c, band, out) };
 }
 
 /// Rows and columns of a padded image: every tile's 4×4 window lies inside.
