@@ -132,8 +132,9 @@ pub(super) fn applies_deep(g: &ConvGeometry, pass: Pass) -> bool {
 }
 
 /// Whether Winograd's F(2×2, 3×3) takes this correlation (a forward convolution, an
-/// input gradient, or the weight gradient of a forward convolution): 3×3, stride 1, input channels in whole vectors of 16 and output
-/// channels in whole blocks of 64, AVX-512.
+/// input gradient, or the weight gradient of a forward convolution): 3×3, stride 1,
+/// input channels in whole vectors of 16 and output channels in whole blocks of 64,
+/// AVX-512.
 pub(super) fn applies_winograd(g: &ConvGeometry) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
